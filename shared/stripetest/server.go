@@ -1,0 +1,430 @@
+// Package stripetest is a stateful, in-memory test double of the Stripe API
+// that tests drive through the real stripe-go v76 client.
+//
+// Unlike stripe-mock, which only checks request shapes and answers with
+// canned fixtures, the double keeps the objects it creates, so a test can run
+// a whole billing flow against it: create a customer, charge it, see the
+// payment fail or succeed, and receive the events Stripe would have sent.
+// It honours idempotency keys, list and search filters and pagination, and
+// answers with the same HTTP statuses, error bodies and object shapes as
+// Stripe at API version 2023-10-16 (the version stripe-go v76 pins).
+//
+// Point stripe-go at it with [Server.Backends] (or [Server.Client]), or build
+// the backends by hand from [Server.URL]:
+//
+//	srv := stripetest.New(t)
+//	sc := client.New(stripetest.Key, srv.Backends())
+//
+// Requests it does not implement get Stripe's 404 for an unknown URL, and
+// parameters that would change behaviour in ways it does not model (for
+// example capture_method=manual) get a 400 naming stripetest, so a test never
+// passes by silently exercising something the double only pretends to do.
+//
+// The double has its own clock ([Server.Now], [Server.Advance]): it stamps
+// created times and expires idempotency keys, so tests control both.
+package stripetest
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/client"
+)
+
+// Key is the secret API key the double accepts until [Server.SetAPIKey]
+// changes it.
+const Key = "sk_test_double"
+
+// Server is a running Stripe API double. All its methods are safe for
+// concurrent use; requests are served one at a time, which also makes the
+// order of events and idempotent replays deterministic.
+type Server struct {
+	srv    *httptest.Server
+	routes []route
+
+	mu         sync.Mutex
+	apiKey     string
+	now        time.Time
+	downStatus int
+	failCount  int
+	failStatus int
+	requests   []Request
+	idempotent map[idempotencyScope]*idempotentResult
+	events     []recordedEvent
+
+	customers      *store[customer]
+	paymentIntents *store[paymentIntent]
+}
+
+// Request is one HTTP request the double received, as [Server.Requests]
+// reports it.
+type Request struct {
+	Method string
+	// Path is the URL path without the query string.
+	Path string
+	// Form holds the parameters, from the query string of a GET and from
+	// the form-encoded body otherwise.
+	Form           url.Values
+	IdempotencyKey string
+	// Replayed reports that the response was a stored idempotent result
+	// rather than a fresh execution.
+	Replayed bool
+	Status   int
+}
+
+// New starts a double on a loopback address and closes it when the test
+// ends. Its clock starts at the current wall time, truncated to the second
+// because Stripe timestamps are whole seconds.
+func New(t testing.TB) *Server {
+	t.Helper()
+	s := &Server{
+		apiKey:         Key,
+		now:            time.Now().Truncate(time.Second),
+		idempotent:     map[idempotencyScope]*idempotentResult{},
+		customers:      newStore[customer]("customer"),
+		paymentIntents: newStore[paymentIntent]("PaymentIntent"),
+	}
+	s.routes = slices.Concat(s.customerRoutes(), s.paymentIntentRoutes())
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// URL is the base URL to configure as stripe-go's API backend URL.
+func (s *Server) URL() string { return s.srv.URL }
+
+// Backends returns stripe-go backends aimed at the double. They keep
+// stripe-go's default retry policy, so retries (and their reuse of the
+// idempotency key) happen as in production, but skip the sleep between
+// attempts and the logging of expected errors, which would only slow and
+// clutter tests.
+func (s *Server) Backends() *stripe.Backends {
+	b := stripe.GetBackendWithConfig(stripe.APIBackend, &stripe.BackendConfig{
+		URL:             stripe.String(s.URL()),
+		HTTPClient:      s.srv.Client(),
+		LeveledLogger:   &stripe.LeveledLogger{Level: stripe.LevelNull},
+		EnableTelemetry: stripe.Bool(false),
+	})
+	b.(*stripe.BackendImplementation).SetNetworkRetriesSleep(false)
+	return &stripe.Backends{API: b, Connect: b, Uploads: b}
+}
+
+// Client returns a stripe-go client that uses [Server.Backends] and the key
+// the double currently accepts.
+func (s *Server) Client() *client.API {
+	s.mu.Lock()
+	key := s.apiKey
+	s.mu.Unlock()
+	return client.New(key, s.Backends())
+}
+
+// SetAPIKey changes the secret key the double accepts; requests with any
+// other key get Stripe's 401.
+func (s *Server) SetAPIKey(k string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.apiKey = k
+}
+
+// FailNext makes the next n requests fail with status before they reach any
+// endpoint, so nothing changes and no idempotent result is stored. The body
+// is an api_error, except for 429, which gets Stripe's rate_limit error.
+// stripe-go retries some statuses (409, 503, and other 5xx on non-POST
+// requests), and each retry consumes one of the n failures. A call replaces
+// any failures still pending.
+func (s *Server) FailNext(n int, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failCount, s.failStatus = n, status
+}
+
+// SetDown makes every request fail with status, like [Server.FailNext],
+// until SetDown(0).
+func (s *Server) SetDown(status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.downStatus = status
+}
+
+// Now is the double's current time. It only moves when [Server.Advance] is
+// called.
+func (s *Server) Now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.now
+}
+
+// Advance moves the double's clock forward by d.
+func (s *Server) Advance(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = s.now.Add(d)
+}
+
+// Requests returns every request received so far, in arrival order.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Request, len(s.requests))
+	for i, r := range s.requests {
+		r.Form = cloneValues(r.Form)
+		out[i] = r
+	}
+	return out
+}
+
+// call is one API request as endpoint handlers see it.
+type call struct {
+	method         string
+	path           string
+	form           url.Values
+	pathParams     map[string]string
+	apiKey         string
+	idempotencyKey string
+	requestID      string
+}
+
+// handler executes an endpoint. It returns the object to send as JSON, or
+// the Stripe error to send instead.
+type handler func(*call) (any, *apiError)
+
+// route maps a method and a path pattern, whose {name} segments capture path
+// parameters, to a handler.
+type route struct {
+	method  string
+	pattern string
+	handle  handler
+}
+
+// match reports whether r serves method and path, how many literal segments
+// it matched (the most literal route wins, so /v1/customers/search beats
+// /v1/customers/{id} wherever the routes are declared), and the captured
+// parameters.
+func (r route) match(method, path string) (literal int, params map[string]string, ok bool) {
+	if r.method != method {
+		return 0, nil, false
+	}
+	want, got := strings.Split(r.pattern, "/"), strings.Split(path, "/")
+	if len(want) != len(got) {
+		return 0, nil, false
+	}
+	params = map[string]string{}
+	for i, seg := range want {
+		switch {
+		case strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}"):
+			if got[i] == "" {
+				return 0, nil, false
+			}
+			params[seg[1:len(seg)-1]] = got[i]
+		case seg == got[i]:
+			literal++
+		default:
+			return 0, nil, false
+		}
+	}
+	return literal, params, true
+}
+
+// response is what the double answers to one request.
+type response struct {
+	status int
+	body   []byte
+	// replayedFrom is the request id of the original request when this is a
+	// stored idempotent result.
+	replayedFrom string
+}
+
+// serveHTTP answers one HTTP request: the API work happens in serve, under
+// the lock, and only the writing happens here.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	c := &call{
+		method:         r.Method,
+		path:           r.URL.Path,
+		apiKey:         strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "),
+		idempotencyKey: r.Header.Get("Idempotency-Key"),
+		requestID:      newID("req_", 14),
+	}
+	resp := s.serve(c, r.URL.RawQuery, body)
+
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Request-Id", c.requestID)
+	h.Set("Stripe-Version", stripe.APIVersion)
+	if c.method == http.MethodPost && c.idempotencyKey != "" {
+		h.Set("Idempotency-Key", c.idempotencyKey)
+	}
+	if resp.replayedFrom != "" {
+		h.Set("Idempotent-Replayed", "true")
+		h.Set("Original-Request", resp.replayedFrom)
+	}
+	w.WriteHeader(resp.status)
+	w.Write(resp.body)
+}
+
+// serve runs one request under the lock and records it.
+func (s *Server) serve(c *call, query string, body []byte) response {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	resp := s.dispatch(c, query, body)
+	s.requests = append(s.requests, Request{
+		Method:         c.method,
+		Path:           c.path,
+		Form:           cloneValues(c.form),
+		IdempotencyKey: c.idempotencyKey,
+		Replayed:       resp.replayedFrom != "",
+		Status:         resp.status,
+	})
+	return resp
+}
+
+// dispatch runs the layers a request passes through: injected faults first,
+// so they never have side effects, then authentication, routing, the
+// idempotency layer and finally the endpoint.
+func (s *Server) dispatch(c *call, query string, body []byte) response {
+	form, err := parseForm(query, body)
+	c.form = form
+	if err != nil {
+		return errorResponse(invalidRequest("", "Invalid request body: "+err.Error()))
+	}
+	if s.downStatus != 0 {
+		return errorResponse(fault(s.downStatus))
+	}
+	if s.failCount > 0 {
+		s.failCount--
+		return errorResponse(fault(s.failStatus))
+	}
+	if e := s.authenticate(c.apiKey); e != nil {
+		return errorResponse(e)
+	}
+
+	h, ok := s.route(c)
+	if !ok {
+		return errorResponse(&apiError{
+			status:  http.StatusNotFound,
+			Type:    typeInvalidRequest,
+			Message: "Unrecognized request URL (" + c.method + ": " + c.path + "). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.",
+			unsaved: true,
+		})
+	}
+
+	idempotent := c.method == http.MethodPost && c.idempotencyKey != ""
+	if idempotent {
+		prior, e := s.idempotentLookup(c)
+		if e != nil {
+			return errorResponse(e)
+		}
+		if prior != nil {
+			return response{status: prior.status, body: prior.body, replayedFrom: prior.requestID}
+		}
+	}
+
+	obj, e := h(c)
+	resp := response{status: http.StatusOK}
+	if e != nil {
+		resp = errorResponse(e)
+	} else {
+		resp.body = mustJSON(obj)
+	}
+	if idempotent && (e == nil || !e.unsaved) {
+		s.idempotentStore(c, resp)
+	}
+	return resp
+}
+
+// route finds the handler for c and stores its path parameters in c.
+func (s *Server) route(c *call) (handler, bool) {
+	best, bestLiteral := -1, -1
+	var bestParams map[string]string
+	for i, r := range s.routes {
+		if literal, params, ok := r.match(c.method, c.path); ok && literal > bestLiteral {
+			best, bestLiteral, bestParams = i, literal, params
+		}
+	}
+	if best < 0 {
+		return nil, false
+	}
+	c.pathParams = bestParams
+	return s.routes[best].handle, true
+}
+
+func (s *Server) authenticate(key string) *apiError {
+	if key == s.apiKey {
+		return nil
+	}
+	msg := "Invalid API Key provided: " + redactKey(key)
+	if key == "" {
+		msg = "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, or we can help at https://support.stripe.com/."
+	}
+	return &apiError{status: http.StatusUnauthorized, Type: typeInvalidRequest, Message: msg, unsaved: true}
+}
+
+// redactKey masks a key the way Stripe echoes it back: the prefix and the
+// last four characters stay readable so a test can tell which key was sent.
+func redactKey(key string) string {
+	if len(key) <= 12 {
+		return strings.Repeat("*", len(key))
+	}
+	return key[:8] + strings.Repeat("*", len(key)-12) + key[len(key)-4:]
+}
+
+// parseForm merges the query string and the form-encoded body. stripe-go puts
+// GET parameters in the query and DELETE parameters in the body, which
+// net/http's ParseForm would ignore.
+func parseForm(query string, body []byte) (url.Values, error) {
+	form, err := url.ParseQuery(query)
+	if err != nil {
+		return url.Values{}, err
+	}
+	fromBody, err := url.ParseQuery(string(bytes.TrimSpace(body)))
+	if err != nil {
+		return form, err
+	}
+	for k, vs := range fromBody {
+		form[k] = append(form[k], vs...)
+	}
+	return form, nil
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := make(url.Values, len(v))
+	for k, vs := range v {
+		out[k] = slices.Clone(vs)
+	}
+	return out
+}
+
+// mustJSON encodes the double's own wire structs, which cannot fail to
+// encode; a failure is a bug in the double.
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("stripetest: encoding response: " + err.Error())
+	}
+	return b
+}
+
+// decode converts one of the double's wire structs into the stripe-go type a
+// test inspects, going through JSON exactly as stripe-go's client would.
+func decode[T any](v any) *T {
+	out := new(T)
+	if err := json.Unmarshal(mustJSON(v), out); err != nil {
+		panic("stripetest: decoding into stripe-go type: " + err.Error())
+	}
+	return out
+}
