@@ -1,0 +1,19 @@
+// Package events names the Pub/Sub topics the functions consume and
+// publish, and which entry point each consumed topic triggers. The local
+// stack, the infrastructure checks and the README all follow this table.
+package events
+
+// Topic is one Pub/Sub topic.
+type Topic struct {
+	Name string
+	// Subscriber is the CloudEvent entry point the topic triggers, empty for
+	// a topic the functions only publish to (or that is consumed elsewhere).
+	Subscriber string
+}
+
+// Topics of the contract. Entry points are filled in as their functions
+// are added.
+var Topics = []Topic{
+	{Name: "user-activated"},
+	{Name: "usage-reported"},
+}

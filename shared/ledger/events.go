@@ -1,0 +1,104 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"cloud.google.com/go/firestore"
+)
+
+// Event identifies an external event (a Stripe event) to apply once.
+type Event struct {
+	ID       string
+	Type     string
+	ObjectID string // the Stripe object the event is about
+}
+
+// Results of processing an event.
+const (
+	// ResultApplied: the event changed the ledger.
+	ResultApplied = "applied"
+	// ResultUnchanged: the event was valid but the ledger already reflected
+	// it (the same payment reported twice, a late failure after a success).
+	ResultUnchanged = "unchanged"
+	// ResultIgnored: an event type we do not act on.
+	ResultIgnored = "ignored"
+	// ResultUnmatched: an event about a user or transaction we do not know.
+	ResultUnmatched = "unmatched"
+	// ResultDuplicate: this event id was already processed; nothing was done.
+	ResultDuplicate = "duplicate"
+)
+
+// Outcome says what processing an event did.
+type Outcome struct {
+	Result        string
+	Detail        string
+	UserID        string
+	TransactionID string
+	Amount        int64 // amount credited or debited, when applied
+}
+
+// Effect applies an event inside a Firestore transaction. It must do all of
+// its reads before its writes (Firestore's rule) and must not call anything
+// outside Firestore: it may run several times if the transaction retries.
+type Effect func(ctx context.Context, tx *firestore.Transaction) (Outcome, error)
+
+// Ignore is the effect of an event type we do not act on.
+func Ignore(detail string) Effect {
+	return func(context.Context, *firestore.Transaction) (Outcome, error) {
+		return Outcome{Result: ResultIgnored, Detail: detail}, nil
+	}
+}
+
+// eventRecord is the stored form of a processed event.
+type eventRecord struct {
+	Type          string    `firestore:"type"`
+	ObjectID      string    `firestore:"objectId,omitempty"`
+	Result        string    `firestore:"result"`
+	Detail        string    `firestore:"detail,omitempty"`
+	UserID        string    `firestore:"userId,omitempty"`
+	TransactionID string    `firestore:"transactionId,omitempty"`
+	Amount        int64     `firestore:"amount,omitempty"`
+	ProcessedAt   time.Time `firestore:"processedAt"`
+	ExpireAt      time.Time `firestore:"expireAt"`
+}
+
+// Process applies effect and records ev as processed in one Firestore
+// transaction. An event already recorded is a duplicate and changes nothing;
+// a failed effect records nothing, so the sender's retry applies it later.
+func (l *Ledger) Process(ctx context.Context, ev Event, effect Effect) (Outcome, error) {
+	if err := CheckID(ev.ID); err != nil {
+		return Outcome{}, err
+	}
+	ref := l.fs.Collection(EventsCollection).Doc(ev.ID)
+	var out Outcome
+	err := l.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		snap, err := tx.Get(ref)
+		switch {
+		case err == nil:
+			var rec eventRecord
+			if err := snap.DataTo(&rec); err != nil {
+				return fmt.Errorf("decode event record %s: %w", ev.ID, err)
+			}
+			out = Outcome{Result: ResultDuplicate, Detail: "first outcome: " + rec.Result, UserID: rec.UserID, TransactionID: rec.TransactionID}
+			return nil
+		case !isNotFound(err):
+			return fmt.Errorf("read event record %s: %w", ev.ID, err)
+		}
+		if out, err = effect(ctx, tx); err != nil {
+			return err
+		}
+		now := l.now()
+		return tx.Create(ref, eventRecord{
+			Type: ev.Type, ObjectID: ev.ObjectID,
+			Result: out.Result, Detail: out.Detail,
+			UserID: out.UserID, TransactionID: out.TransactionID, Amount: out.Amount,
+			ProcessedAt: now, ExpireAt: now.Add(EventRetention),
+		})
+	})
+	if err != nil {
+		return Outcome{}, fmt.Errorf("process event %s (%s): %w", ev.ID, ev.Type, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,111 @@
+// Package ledger owns money in Firestore: each user's balance, the history of
+// transactions (ledger entries), and the record of every Stripe event
+// processed. Every change that touches more than one document is a single
+// Firestore transaction, and every external event is applied through Process,
+// which records the event id in the same transaction as its effect, so an
+// event's effect happens exactly once whatever the retries, duplicates or
+// crashes.
+//
+// Layout:
+//
+//	balances/{userId}                          amount (int64 minor units), currency, updatedAt
+//	accounts/{userId}/transactions/{txId}      one ledger entry (see Transaction)
+//	stripe_events/{eventId}                    a processed event; expireAt is the TTL field
+package ledger
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Collections and fields shared with the rest of the project.
+const (
+	AccountsCollection     = "accounts"
+	TransactionsCollection = "transactions"
+	BalancesCollection     = "balances"
+	EventsCollection       = "stripe_events"
+	// ExpireAtField is the field of the Firestore TTL policy on EventsCollection.
+	ExpireAtField = "expireAt"
+)
+
+// Currency is the single currency balances are kept in.
+const Currency = "usd"
+
+// EventRetention is how long a processed-event record is kept: far longer
+// than Stripe's 3 days of webhook retries and its 24 h idempotency-key memory.
+const EventRetention = 30 * 24 * time.Hour
+
+// Transaction types.
+const (
+	TypeCardTopUp = "card_topup"
+)
+
+// Transaction statuses.
+const (
+	StatusPending   = "pending"
+	StatusSucceeded = "succeeded"
+	StatusFailed    = "failed"
+	StatusCanceled  = "canceled"
+)
+
+// Errors callers act on.
+var (
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a transaction with this id exists with other parameters
+	// (a client idempotency key reused for a different request).
+	ErrConflict = errors.New("transaction exists with different parameters")
+	// ErrInvalidID: an id that cannot name a Firestore document.
+	ErrInvalidID = errors.New("invalid id")
+)
+
+// Ledger reads and writes the ledger documents.
+type Ledger struct {
+	fs  *firestore.Client
+	now func() time.Time
+}
+
+// New returns a ledger on fs.
+func New(fs *firestore.Client) *Ledger {
+	// Firestore keeps microseconds; truncating here makes what we return equal
+	// what a later read returns.
+	return &Ledger{fs: fs, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+}
+
+// CheckID reports whether id can name a Firestore document and is of a sane
+// length for our ids (user ids, transaction ids, Stripe ids).
+func CheckID(id string) error {
+	switch {
+	case id == "" || len(id) > 256:
+		return fmt.Errorf("%w: %q must be 1 to 256 bytes", ErrInvalidID, id)
+	case strings.Contains(id, "/") || id == "." || id == ".." || (strings.HasPrefix(id, "__") && strings.HasSuffix(id, "__")):
+		return fmt.Errorf("%w: %q", ErrInvalidID, id)
+	}
+	return nil
+}
+
+func (l *Ledger) transactionRef(userID, txID string) *firestore.DocumentRef {
+	return l.fs.Collection(AccountsCollection).Doc(userID).Collection(TransactionsCollection).Doc(txID)
+}
+
+func (l *Ledger) balanceRef(userID string) *firestore.DocumentRef {
+	return l.fs.Collection(BalancesCollection).Doc(userID)
+}
+
+func isNotFound(err error) bool { return status.Code(err) == codes.NotFound }
+
+// credit adds amount to the user's balance inside tx. It is a blind
+// increment: no read of the balance document, so concurrent credits for one
+// user do not contend on a read lock.
+func (l *Ledger) credit(tx *firestore.Transaction, userID string, amount int64, now time.Time) error {
+	return tx.Set(l.balanceRef(userID), map[string]any{
+		"amount":    firestore.Increment(amount),
+		"currency":  Currency,
+		"updatedAt": now,
+	}, firestore.MergeAll)
+}

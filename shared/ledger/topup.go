@@ -1,0 +1,285 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"cloud.google.com/go/firestore"
+)
+
+// Transaction is one ledger entry, stored at
+// accounts/{userId}/transactions/{id}.
+type Transaction struct {
+	ID              string `firestore:"-"`
+	UserID          string `firestore:"userId"`
+	Type            string `firestore:"type"`
+	Amount          int64  `firestore:"amount"`
+	Currency        string `firestore:"currency"`
+	Status          string `firestore:"status"`
+	PaymentIntentID string `firestore:"paymentIntentId,omitempty"`
+	// PaymentMethodID is the saved card the request named, kept so a replay
+	// of the same idempotency key with another card is recognised.
+	PaymentMethodID string `firestore:"paymentMethodId,omitempty"`
+	// Credited guards the balance: a transaction adds to it at most once,
+	// whichever event or job reports the payment, and whatever its status
+	// becomes later.
+	Credited       bool       `firestore:"credited"`
+	CreditedAt     *time.Time `firestore:"creditedAt,omitempty"`
+	FailureCode    string     `firestore:"failureCode,omitempty"`
+	FailureMessage string     `firestore:"failureMessage,omitempty"`
+	CreatedAt      time.Time  `firestore:"createdAt"`
+	UpdatedAt      time.Time  `firestore:"updatedAt"`
+}
+
+// TopUp is a request to add funds.
+type TopUp struct {
+	UserID          string
+	ID              string
+	Type            string
+	Amount          int64
+	Currency        string
+	PaymentMethodID string
+}
+
+func (t TopUp) matches(tr Transaction) bool {
+	return tr.Type == t.Type && tr.Amount == t.Amount && tr.Currency == t.Currency && tr.PaymentMethodID == t.PaymentMethodID
+}
+
+// BeginTopUp records a pending top-up, or returns the existing transaction
+// with this id if it was recorded by an earlier attempt of the same request.
+// An existing one with other parameters is ErrConflict.
+func (l *Ledger) BeginTopUp(ctx context.Context, t TopUp) (Transaction, error) {
+	if err := errors.Join(CheckID(t.UserID), CheckID(t.ID)); err != nil {
+		return Transaction{}, err
+	}
+	ref := l.transactionRef(t.UserID, t.ID)
+	var out Transaction
+	err := l.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		snap, err := tx.Get(ref)
+		switch {
+		case err == nil:
+			if out, err = decodeTransaction(snap); err != nil {
+				return err
+			}
+			if !t.matches(out) {
+				return ErrConflict
+			}
+			return nil
+		case !isNotFound(err):
+			return err
+		}
+		now := l.now()
+		out = Transaction{
+			ID: t.ID, UserID: t.UserID, Type: t.Type, Amount: t.Amount, Currency: t.Currency,
+			PaymentMethodID: t.PaymentMethodID, Status: StatusPending, CreatedAt: now, UpdatedAt: now,
+		}
+		return tx.Create(ref, out)
+	})
+	if err != nil {
+		return Transaction{}, fmt.Errorf("begin top-up %s: %w", t.ID, err)
+	}
+	return out, nil
+}
+
+// Transaction returns one of the user's transactions, or ErrNotFound.
+func (l *Ledger) Transaction(ctx context.Context, userID, txID string) (Transaction, error) {
+	if err := errors.Join(CheckID(userID), CheckID(txID)); err != nil {
+		return Transaction{}, err
+	}
+	snap, err := l.transactionRef(userID, txID).Get(ctx)
+	if isNotFound(err) {
+		return Transaction{}, fmt.Errorf("transaction %s: %w", txID, ErrNotFound)
+	}
+	if err != nil {
+		return Transaction{}, fmt.Errorf("read transaction %s: %w", txID, err)
+	}
+	return decodeTransaction(snap)
+}
+
+func decodeTransaction(snap *firestore.DocumentSnapshot) (Transaction, error) {
+	var t Transaction
+	if err := snap.DataTo(&t); err != nil {
+		return Transaction{}, fmt.Errorf("decode transaction %s: %w", snap.Ref.ID, err)
+	}
+	t.ID = snap.Ref.ID
+	return t, nil
+}
+
+// updateTransaction reads a transaction and applies the updates change
+// decides on, in one Firestore transaction; no updates means no write.
+func (l *Ledger) updateTransaction(ctx context.Context, userID, txID string, change func(Transaction) ([]firestore.Update, error)) error {
+	ref := l.transactionRef(userID, txID)
+	return l.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		snap, err := tx.Get(ref)
+		if err != nil {
+			return err
+		}
+		t, err := decodeTransaction(snap)
+		if err != nil {
+			return err
+		}
+		updates, err := change(t)
+		if err != nil || len(updates) == 0 {
+			return err
+		}
+		return tx.Update(ref, append(updates, firestore.Update{Path: "updatedAt", Value: l.now()}))
+	})
+}
+
+// AttachPaymentIntent records the Stripe PaymentIntent created for a
+// top-up. A transaction that was marked failed because Stripe could not be
+// reached becomes pending again: the intent exists after all.
+func (l *Ledger) AttachPaymentIntent(ctx context.Context, userID, txID, paymentIntentID string) error {
+	err := l.updateTransaction(ctx, userID, txID, func(t Transaction) ([]firestore.Update, error) {
+		if t.PaymentIntentID != "" && t.PaymentIntentID != paymentIntentID {
+			return nil, fmt.Errorf("transaction already has payment intent %s", t.PaymentIntentID)
+		}
+		var updates []firestore.Update
+		if t.PaymentIntentID == "" {
+			updates = append(updates, firestore.Update{Path: "paymentIntentId", Value: paymentIntentID})
+		}
+		if t.Status == StatusFailed && !t.Credited {
+			updates = append(updates,
+				firestore.Update{Path: "status", Value: StatusPending},
+				firestore.Update{Path: "failureCode", Value: firestore.Delete},
+				firestore.Update{Path: "failureMessage", Value: firestore.Delete})
+		}
+		return updates, nil
+	})
+	if err != nil {
+		return fmt.Errorf("attach payment intent %s to %s: %w", paymentIntentID, txID, err)
+	}
+	return nil
+}
+
+// FailTopUp marks a still-pending top-up failed (a declined card, or Stripe
+// out of reach before an intent existed). It never touches a credited one.
+func (l *Ledger) FailTopUp(ctx context.Context, userID, txID, paymentIntentID, code, message string) error {
+	err := l.updateTransaction(ctx, userID, txID, func(t Transaction) ([]firestore.Update, error) {
+		if t.Credited || t.Status != StatusPending && t.Status != StatusFailed {
+			return nil, nil
+		}
+		updates := []firestore.Update{
+			{Path: "status", Value: StatusFailed},
+			{Path: "failureCode", Value: code},
+			{Path: "failureMessage", Value: message},
+		}
+		if paymentIntentID != "" && t.PaymentIntentID == "" {
+			updates = append(updates, firestore.Update{Path: "paymentIntentId", Value: paymentIntentID})
+		}
+		return updates, nil
+	})
+	if err != nil {
+		return fmt.Errorf("fail top-up %s: %w", txID, err)
+	}
+	return nil
+}
+
+// Payment is what the payment provider reports about one of our
+// PaymentIntents.
+type Payment struct {
+	UserID          string
+	TransactionID   string
+	PaymentIntentID string
+	// Status is StatusSucceeded, StatusFailed or StatusCanceled.
+	Status         string
+	AmountReceived int64
+	Currency       string
+	FailureCode    string
+	FailureMessage string
+}
+
+// SettleTopUp is the effect of a payment report on its top-up. Success
+// credits AmountReceived exactly once (the transaction's Credited flag is the
+// guard, not the event id, so two different reports of one payment credit
+// once); failure or cancellation never undoes a success.
+func (l *Ledger) SettleTopUp(p Payment) Effect {
+	return func(ctx context.Context, tx *firestore.Transaction) (Outcome, error) {
+		out := Outcome{UserID: p.UserID, TransactionID: p.TransactionID}
+		if CheckID(p.UserID) != nil || CheckID(p.TransactionID) != nil {
+			out.Result, out.Detail = ResultUnmatched, "payment intent has no valid user_id/transaction_id metadata"
+			return out, nil
+		}
+		ref := l.transactionRef(p.UserID, p.TransactionID)
+		snap, err := tx.Get(ref)
+		if isNotFound(err) {
+			out.Result, out.Detail = ResultUnmatched, "no such transaction"
+			return out, nil
+		}
+		if err != nil {
+			return Outcome{}, fmt.Errorf("read transaction %s: %w", p.TransactionID, err)
+		}
+		t, err := decodeTransaction(snap)
+		if err != nil {
+			return Outcome{}, err
+		}
+		if t.PaymentIntentID != "" && t.PaymentIntentID != p.PaymentIntentID {
+			out.Result, out.Detail = ResultUnmatched, "transaction belongs to payment intent "+t.PaymentIntentID
+			return out, nil
+		}
+		now := l.now()
+		switch p.Status {
+		case StatusSucceeded:
+			switch {
+			case t.Credited:
+				out.Result, out.Detail = ResultUnchanged, "already credited"
+				return out, nil
+			case p.Currency != t.Currency:
+				out.Result, out.Detail = ResultUnmatched, fmt.Sprintf("paid in %q, transaction is in %q", p.Currency, t.Currency)
+				return out, nil
+			case p.AmountReceived <= 0:
+				out.Result, out.Detail = ResultUnmatched, "succeeded with nothing received"
+				return out, nil
+			}
+			if err := tx.Update(ref, []firestore.Update{
+				{Path: "status", Value: StatusSucceeded},
+				{Path: "amount", Value: p.AmountReceived},
+				{Path: "credited", Value: true},
+				{Path: "creditedAt", Value: now},
+				{Path: "paymentIntentId", Value: p.PaymentIntentID},
+				{Path: "failureCode", Value: firestore.Delete},
+				{Path: "failureMessage", Value: firestore.Delete},
+				{Path: "updatedAt", Value: now},
+			}); err != nil {
+				return Outcome{}, err
+			}
+			if err := l.credit(tx, p.UserID, p.AmountReceived, now); err != nil {
+				return Outcome{}, err
+			}
+			out.Result, out.Amount = ResultApplied, p.AmountReceived
+			return out, nil
+		case StatusFailed, StatusCanceled:
+			if t.Credited || t.Status == StatusSucceeded {
+				out.Result, out.Detail = ResultUnchanged, "already succeeded"
+				return out, nil
+			}
+			if t.Status == p.Status && t.FailureCode == p.FailureCode {
+				out.Result = ResultUnchanged
+				return out, nil
+			}
+			updates := []firestore.Update{
+				{Path: "status", Value: p.Status},
+				{Path: "paymentIntentId", Value: p.PaymentIntentID},
+				{Path: "updatedAt", Value: now},
+				{Path: "failureCode", Value: deleteIfEmpty(p.FailureCode)},
+				{Path: "failureMessage", Value: deleteIfEmpty(p.FailureMessage)},
+			}
+			if err := tx.Update(ref, updates); err != nil {
+				return Outcome{}, err
+			}
+			out.Result = ResultApplied
+			return out, nil
+		default:
+			return Outcome{}, fmt.Errorf("settle top-up: unknown payment status %q", p.Status)
+		}
+	}
+}
+
+func deleteIfEmpty(v string) any {
+	if v == "" {
+		return firestore.Delete
+	}
+	return v
+}

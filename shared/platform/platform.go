@@ -1,0 +1,93 @@
+// Package platform builds the process-wide clients (Firestore, Stripe, the
+// token verifier) once, lazily, on the first request that needs them: a cold
+// start does no network I/O, and when one process serves every function
+// locally they all share one set of clients.
+package platform
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"cloud.google.com/go/firestore"
+
+	"example.com/billing/shared/auth"
+	"example.com/billing/shared/config"
+	"example.com/billing/shared/httpx"
+	"example.com/billing/shared/logging"
+	"example.com/billing/shared/payments"
+)
+
+// Google returns the environment's GCP settings.
+var Google = sync.OnceValues(func() (config.Google, error) {
+	var cfg config.Google
+	return cfg, config.Load(context.Background(), &cfg)
+})
+
+// StripeConfig returns the environment's Stripe settings.
+var StripeConfig = sync.OnceValues(func() (config.Stripe, error) {
+	var cfg config.Stripe
+	return cfg, config.Load(context.Background(), &cfg)
+})
+
+// Firestore returns the process's Firestore client. It honours
+// FIRESTORE_EMULATOR_HOST.
+var Firestore = sync.OnceValues(func() (*firestore.Client, error) {
+	g, err := Google()
+	if err != nil {
+		return nil, err
+	}
+	project := g.Project
+	if project == "" {
+		project = firestore.DetectProjectID
+	}
+	// The client outlives any request, so it gets a background context.
+	fs, err := firestore.NewClient(context.Background(), project)
+	if err != nil {
+		return nil, fmt.Errorf("firestore client: %w", err)
+	}
+	return fs, nil
+})
+
+// Stripe returns the process's Stripe port. A missing key is not an error
+// here (see payments.New).
+var Stripe = sync.OnceValues(func() (*payments.Client, error) {
+	cfg, err := StripeConfig()
+	if err != nil {
+		return nil, err
+	}
+	return payments.New(cfg, nil), nil
+})
+
+// Verifier returns the process's console-token verifier.
+var Verifier = sync.OnceValues(func() (*auth.Verifier, error) {
+	var cfg config.Auth
+	if err := config.Load(context.Background(), &cfg); err != nil {
+		return nil, err
+	}
+	return auth.NewVerifier(context.Background(), cfg)
+})
+
+// Serve runs the lazily built handler of a function, with a request logger in
+// the context. A handler that cannot be built (bad configuration) answers 500
+// service_misconfigured and logs why, on every request, so the problem is
+// visible and fixed by a new deploy rather than hidden by a crash loop.
+func Serve(w http.ResponseWriter, r *http.Request, function string, build func() (http.Handler, error)) {
+	project := ""
+	if g, err := Google(); err == nil {
+		project = g.Project
+	}
+	logging.Middleware(logging.Default(), project, function, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, err := build()
+		if err != nil {
+			httpx.WriteError(w, r, &httpx.Error{
+				Status: http.StatusInternalServerError, Code: "service_misconfigured",
+				Message: "This service is misconfigured; the operators have been alerted.",
+				Cause:   err,
+			})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})).ServeHTTP(w, r)
+}
