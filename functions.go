@@ -1,0 +1,18 @@
+// Package billing is the root package that Cloud Functions builds: its init
+// registers every entry point and nothing else. Each function is deployed
+// from the repository root and chosen with --entry-point.
+package billing
+
+import (
+	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
+
+	"example.com/billing/functions/addfunds"
+	"example.com/billing/functions/balance"
+	"example.com/billing/functions/webhook"
+)
+
+func init() {
+	functions.HTTP("AddFunds", addfunds.Handle)
+	functions.HTTP("Balance", balance.Handle)
+	functions.HTTP("StripeWebhook", webhook.Handle)
+}

@@ -1,0 +1,47 @@
+package addfunds
+
+import (
+	"context"
+	"net/http"
+	"sync"
+
+	"example.com/billing/shared/config"
+	"example.com/billing/shared/customer"
+	"example.com/billing/shared/ledger"
+	"example.com/billing/shared/platform"
+)
+
+// server is built on the first request, not at start-up.
+var server = sync.OnceValues(func() (http.Handler, error) {
+	var defaults config.AddFunds
+	if err := config.Load(context.Background(), &defaults); err != nil {
+		return nil, err
+	}
+	if err := defaults.Settings().Validate(); err != nil {
+		return nil, err
+	}
+	fs, err := platform.Firestore()
+	if err != nil {
+		return nil, err
+	}
+	verifier, err := platform.Verifier()
+	if err != nil {
+		return nil, err
+	}
+	stripe, err := platform.Stripe()
+	if err != nil {
+		return nil, err
+	}
+	return NewServer(
+		verifier,
+		config.NewSettingsStore(fs, defaults.Settings(), config.SettingsTTL),
+		customer.New(fs, stripe),
+		stripe,
+		ledger.New(fs),
+	), nil
+})
+
+// Handle is the AddFunds entry point.
+func Handle(w http.ResponseWriter, r *http.Request) {
+	platform.Serve(w, r, "AddFunds", server)
+}

@@ -1,0 +1,171 @@
+// Package webhook is the StripeWebhook function: it verifies each event's
+// signature, then applies the event through the ledger's exactly-once
+// Process, which records the event id in the same Firestore transaction as
+// its effect. It answers 200 for processed, duplicate and ignored events,
+// 400 for anything unsigned or malformed (writing nothing), and 5xx only for
+// transient failures, so that Stripe retries exactly what needs retrying.
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/stripe/stripe-go/v76"
+
+	"example.com/billing/shared/httpx"
+	"example.com/billing/shared/ledger"
+	"example.com/billing/shared/logging"
+	"example.com/billing/shared/payments"
+	"example.com/billing/shared/platform"
+)
+
+// maxEventBytes bounds a webhook body. Stripe's events are far larger than
+// the console's 64 KiB limit when they carry invoices with many lines.
+const maxEventBytes = 1 << 20
+
+type events interface {
+	Process(ctx context.Context, ev ledger.Event, effect ledger.Effect) (ledger.Outcome, error)
+	SettleTopUp(p ledger.Payment) ledger.Effect
+}
+
+// Server handles Stripe's webhook deliveries.
+type Server struct {
+	secrets []string
+	ledger  events
+}
+
+// NewServer wires a Server that accepts events signed with any of secrets.
+func NewServer(secrets []string, l events) *Server {
+	return &Server{secrets: secrets, ledger: l}
+}
+
+var (
+	errBadSignature = httpx.Errorf(http.StatusBadRequest, "invalid_signature", "The Stripe-Signature header is missing, stale, or does not match the payload.")
+	errMalformed    = httpx.Errorf(http.StatusBadRequest, "malformed_event", "The body is not a Stripe event this endpoint can read.")
+	errTransient    = httpx.Errorf(http.StatusServiceUnavailable, "temporarily_unavailable", "The event could not be recorded right now; retry later.")
+)
+
+type response struct {
+	Received bool   `json:"received"`
+	Result   string `json:"result"`
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	out, err := s.handleWebhook(w, r)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, response{Received: true, Result: out.Result})
+}
+
+func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) (ledger.Outcome, error) {
+	if err := httpx.Method(r, http.MethodPost); err != nil {
+		return ledger.Outcome{}, err
+	}
+	body, err := httpx.ReadBody(w, r, maxEventBytes)
+	if err != nil {
+		return ledger.Outcome{}, err
+	}
+	ev, err := payments.VerifyEvent(body, r.Header.Get("Stripe-Signature"), s.secrets)
+	switch {
+	case errors.Is(err, payments.ErrBadSignature):
+		return ledger.Outcome{}, errBadSignature.WithCause(err)
+	case err != nil:
+		return ledger.Outcome{}, errMalformed.WithCause(err)
+	case ledger.CheckID(ev.ID) != nil:
+		return ledger.Outcome{}, errMalformed.WithCause(fmt.Errorf("event id %q", ev.ID))
+	}
+	ctx := r.Context()
+	logger := logging.FromContext(ctx).With("event_id", ev.ID, "event_type", string(ev.Type))
+
+	effect, objectID, err := s.effectOf(ev)
+	if err != nil {
+		return ledger.Outcome{}, errMalformed.WithCause(err)
+	}
+	out, err := s.ledger.Process(ctx, ledger.Event{ID: ev.ID, Type: string(ev.Type), ObjectID: objectID}, effect)
+	if err != nil {
+		// Every Firestore failure is treated as transient, including the
+		// InvalidArgument a dropped connection leaves behind: Stripe retries
+		// for three days and nothing was recorded.
+		return ledger.Outcome{}, errTransient.WithCause(err)
+	}
+	attrs := []any{"result", out.Result, "object_id", objectID, "user_id", out.UserID, "transaction_id", out.TransactionID, "amount", out.Amount}
+	if out.Detail != "" {
+		attrs = append(attrs, "detail", out.Detail)
+	}
+	if out.Result == ledger.ResultUnmatched {
+		logger.WarnContext(ctx, "stripe event matched nothing of ours", attrs...)
+	} else {
+		logger.InfoContext(ctx, "stripe event processed", attrs...)
+	}
+	return out, nil
+}
+
+// effectOf chooses what an event does. Unknown types are recorded as
+// ignored, so that their redeliveries are recognised as duplicates too.
+func (s *Server) effectOf(ev stripe.Event) (ledger.Effect, string, error) {
+	var status string
+	switch ev.Type {
+	case stripe.EventTypePaymentIntentSucceeded:
+		status = ledger.StatusSucceeded
+	case stripe.EventTypePaymentIntentPaymentFailed:
+		status = ledger.StatusFailed
+	case stripe.EventTypePaymentIntentCanceled:
+		status = ledger.StatusCanceled
+	default:
+		return ledger.Ignore("event type not handled"), objectID(ev), nil
+	}
+	var pi stripe.PaymentIntent
+	if err := json.Unmarshal(ev.Data.Raw, &pi); err != nil || pi.ID == "" {
+		return nil, "", fmt.Errorf("%s: data.object is not a payment intent: %v", ev.Type, err)
+	}
+	p := ledger.Payment{
+		UserID:          pi.Metadata[payments.MetadataUserID],
+		TransactionID:   pi.Metadata[payments.MetadataTransactionID],
+		PaymentIntentID: pi.ID,
+		Status:          status,
+		AmountReceived:  pi.AmountReceived,
+		Currency:        string(pi.Currency),
+	}
+	switch {
+	case status == ledger.StatusCanceled:
+		p.FailureCode, p.FailureMessage = "canceled", string(pi.CancellationReason)
+	case pi.LastPaymentError != nil:
+		p.FailureCode, p.FailureMessage = string(pi.LastPaymentError.Code), pi.LastPaymentError.Msg
+	}
+	return s.ledger.SettleTopUp(p), pi.ID, nil
+}
+
+// objectID reads data.object.id of any event, for the record.
+func objectID(ev stripe.Event) string {
+	var obj struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(ev.Data.Raw, &obj)
+	return obj.ID
+}
+
+var server = sync.OnceValues(func() (http.Handler, error) {
+	cfg, err := platform.StripeConfig()
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.ValidateWebhook(); err != nil {
+		return nil, err
+	}
+	fs, err := platform.Firestore()
+	if err != nil {
+		return nil, err
+	}
+	return NewServer(cfg.Secrets(), ledger.New(fs)), nil
+})
+
+// Handle is the StripeWebhook entry point.
+func Handle(w http.ResponseWriter, r *http.Request) {
+	platform.Serve(w, r, "StripeWebhook", server)
+}
