@@ -106,7 +106,7 @@ func (s *Server) handleAddFunds(ctx context.Context, w http.ResponseWriter, r *h
 
 	// A retry of a request that already has its intent answers from it.
 	if existing, err := s.ledger.Transaction(ctx, topUp.UserID, topUp.ID); err == nil && existing.PaymentIntentID != "" {
-		if !sameRequest(topUp, existing) {
+		if !topUp.Matches(existing) {
 			return response{}, ledger.ErrConflict
 		}
 		return s.replay(ctx, existing)
@@ -196,11 +196,6 @@ func transactionID(userID, key string) (string, error) {
 	}
 	sum := sha256.Sum256([]byte(userID + "\x00" + key))
 	return "tx_" + hex.EncodeToString(sum[:16]), nil
-}
-
-func sameRequest(t ledger.TopUp, tx ledger.Transaction) bool {
-	return tx.Type == t.Type && tx.Currency == t.Currency && tx.PaymentMethodID == t.PaymentMethodID &&
-		(tx.Amount == t.Amount || tx.Credited) // a credited amount is what Stripe received
 }
 
 // replay answers a retried request from its transaction and intent.

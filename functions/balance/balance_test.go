@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -107,5 +108,18 @@ func TestBalanceBadInput(t *testing.T) {
 				t.Errorf("answer %d %s, want %d %s", got.Status, got.Raw, tc.wantStatus, tc.wantCode)
 			}
 		})
+	}
+}
+
+func TestFirestoreDownIsAClear503(t *testing.T) {
+	t.Parallel()
+	b := testutil.NewBilling(t)
+	h := balance.NewServer(b.Verifier, ledger.New(testutil.UnreachableFirestore(t)))
+	req := testutil.Request(http.MethodGet, "/Balance", b.Issuer.Token(t, "u1", ""), nil)
+	ctx, cancel := context.WithTimeout(req.Context(), 3*time.Second)
+	defer cancel()
+	got := testutil.Do(t, h, req.WithContext(ctx))
+	if got.Status != http.StatusServiceUnavailable || got.ErrorCode() != "temporarily_unavailable" {
+		t.Errorf("answer %d %s", got.Status, got.Raw)
 	}
 }

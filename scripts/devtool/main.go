@@ -19,6 +19,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"cloud.google.com/go/firestore"
@@ -119,11 +120,8 @@ func settle(ctx context.Context, succeeded bool, userID, txID string) error {
 	}
 	now := time.Now()
 	payload := stripetest.NewEvent(fmt.Sprintf("evt_dev_%d", now.UnixNano()), typ, pi, now)
-	secret := env("STRIPE_WEBHOOK_SECRET", "")
-	if i := bytes.IndexByte([]byte(secret), ','); i >= 0 {
-		secret = secret[:i]
-	}
-	if secret == "" {
+	secret, _, _ := strings.Cut(env("STRIPE_WEBHOOK_SECRET", ""), ",")
+	if secret = strings.TrimSpace(secret); secret == "" {
 		return errors.New("STRIPE_WEBHOOK_SECRET is not set")
 	}
 	url := "http://127.0.0.1:" + env("PORT", "8080") + "/StripeWebhook"

@@ -105,8 +105,13 @@ func decode(snap *firestore.DocumentSnapshot) (Account, error) {
 // if needed. The account is recorded first, so that when Stripe fails the
 // user still exists (pending) and a later call or the sweep finishes the job.
 // A Stripe failure is returned wrapped (errors.Is payments.ErrUnavailable,
-// ErrMisconfigured, ...) together with the recorded account.
+// ErrMisconfigured, ...) together with the recorded account. Callers put the
+// user id in the context's logger, so Stripe failures are logged with it.
 func (s *Service) Ensure(ctx context.Context, userID, email string) (Account, error) {
+	// The common case, a customer already recorded, costs one read.
+	if acct, err := s.Get(ctx, userID); err == nil && acct.CustomerID != "" {
+		return acct, nil
+	}
 	acct, err := s.claim(ctx, userID, email)
 	if err != nil || acct.CustomerID != "" {
 		return acct, err

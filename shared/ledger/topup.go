@@ -43,8 +43,12 @@ type TopUp struct {
 	PaymentMethodID string
 }
 
-func (t TopUp) matches(tr Transaction) bool {
-	return tr.Type == t.Type && tr.Amount == t.Amount && tr.Currency == t.Currency && tr.PaymentMethodID == t.PaymentMethodID
+// Matches reports whether tr was recorded for this same request. Once
+// credited, a transaction's amount is what Stripe received, so the amount is
+// not compared then.
+func (t TopUp) Matches(tr Transaction) bool {
+	return tr.Type == t.Type && tr.Currency == t.Currency && tr.PaymentMethodID == t.PaymentMethodID &&
+		(tr.Amount == t.Amount || tr.Credited)
 }
 
 // BeginTopUp records a pending top-up, or returns the existing transaction
@@ -63,7 +67,7 @@ func (l *Ledger) BeginTopUp(ctx context.Context, t TopUp) (Transaction, error) {
 			if out, err = decodeTransaction(snap); err != nil {
 				return err
 			}
-			if !t.matches(out) {
+			if !t.Matches(out) {
 				return ErrConflict
 			}
 			return nil
