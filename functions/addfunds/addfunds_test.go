@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"example.com/billing/functions/addfunds"
+	"example.com/billing/shared/checkout"
 	"example.com/billing/shared/config"
 	"example.com/billing/shared/customer"
 	"example.com/billing/shared/devauth"
@@ -19,7 +20,7 @@ import (
 )
 
 func newServer(b *testutil.Billing) *addfunds.Server {
-	return addfunds.NewServer(b.Verifier, b.Settings, b.Customers, b.Payments, b.Ledger)
+	return addfunds.NewServer(b.Verifier, b.Settings, b.Checkout)
 }
 
 func post(t *testing.T, h http.Handler, token string, body any, idempotencyKey string) testutil.Response {
@@ -340,7 +341,7 @@ func TestFirestoreDownIsAClear503(t *testing.T) {
 	b := testutil.NewBilling(t)
 	dead := testutil.UnreachableFirestore(t)
 	h := addfunds.NewServer(b.Verifier, config.NewSettingsStore(dead, testutil.DefaultSettings, 0),
-		customer.New(dead, b.Payments), b.Payments, ledger.New(dead))
+		checkout.New(customer.New(dead, b.Payments), b.Payments, ledger.New(dead)))
 	req := testutil.Request(http.MethodPost, "/AddFunds", b.Issuer.Token(t, "u1", ""), map[string]any{"amount": 2500})
 	ctx, cancel := context.WithTimeout(req.Context(), 3*time.Second)
 	defer cancel()

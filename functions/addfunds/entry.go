@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sync"
 
+	"example.com/billing/shared/checkout"
 	"example.com/billing/shared/config"
 	"example.com/billing/shared/customer"
 	"example.com/billing/shared/ledger"
@@ -35,9 +36,7 @@ var server = sync.OnceValues(func() (http.Handler, error) {
 	return NewServer(
 		verifier,
 		config.NewSettingsStore(fs, defaults.Settings(), config.SettingsTTL),
-		customer.New(fs, stripe),
-		stripe,
-		ledger.New(fs),
+		checkout.New(customer.New(fs, stripe), stripe, ledger.New(fs)),
 	), nil
 })
 

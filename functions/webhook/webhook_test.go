@@ -33,7 +33,7 @@ func newStack(t *testing.T, secrets ...string) *stack {
 	}
 	return &stack{
 		Billing:  b,
-		addFunds: addfunds.NewServer(b.Verifier, b.Settings, b.Customers, b.Payments, b.Ledger),
+		addFunds: addfunds.NewServer(b.Verifier, b.Settings, b.Checkout),
 		balance:  balance.NewServer(b.Verifier, b.Ledger),
 		webhook:  webhook.NewServer(secrets, b.Ledger),
 	}

@@ -43,7 +43,8 @@ const EventRetention = 30 * 24 * time.Hour
 
 // Transaction types.
 const (
-	TypeCardTopUp = "card_topup"
+	TypeCardTopUp       = "card_topup"
+	TypePackagePurchase = "package_purchase"
 )
 
 // Transaction statuses.

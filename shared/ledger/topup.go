@@ -12,12 +12,17 @@ import (
 // Transaction is one ledger entry, stored at
 // accounts/{userId}/transactions/{id}.
 type Transaction struct {
-	ID              string `firestore:"-"`
-	UserID          string `firestore:"userId"`
-	Type            string `firestore:"type"`
-	Amount          int64  `firestore:"amount"`
+	ID     string `firestore:"-"`
+	UserID string `firestore:"userId"`
+	Type   string `firestore:"type"`
+	// Amount is what the transaction adds to the balance: for a card
+	// top-up what Stripe received, for a package its credit.
+	Amount int64 `firestore:"amount"`
+	// ChargeAmount is what the card is charged.
+	ChargeAmount    int64  `firestore:"chargeAmount"`
 	Currency        string `firestore:"currency"`
 	Status          string `firestore:"status"`
+	PackageID       string `firestore:"packageId,omitempty"`
 	PaymentIntentID string `firestore:"paymentIntentId,omitempty"`
 	// PaymentMethodID is the saved card the request named, kept so a replay
 	// of the same idempotency key with another card is recognised.
@@ -33,14 +38,25 @@ type Transaction struct {
 	UpdatedAt      time.Time  `firestore:"updatedAt"`
 }
 
-// TopUp is a request to add funds.
+// TopUp is a request to add funds: a card top-up, or a package purchase
+// whose credit differs from its price.
 type TopUp struct {
-	UserID          string
-	ID              string
-	Type            string
+	UserID string
+	ID     string
+	Type   string
+	// Amount is the credit; ChargeAmount the price, Amount when zero.
 	Amount          int64
+	ChargeAmount    int64
 	Currency        string
 	PaymentMethodID string
+	PackageID       string
+}
+
+func (t TopUp) charge() int64 {
+	if t.ChargeAmount == 0 {
+		return t.Amount
+	}
+	return t.ChargeAmount
 }
 
 // Matches reports whether tr was recorded for this same request. Once
@@ -48,7 +64,7 @@ type TopUp struct {
 // not compared then.
 func (t TopUp) Matches(tr Transaction) bool {
 	return tr.Type == t.Type && tr.Currency == t.Currency && tr.PaymentMethodID == t.PaymentMethodID &&
-		(tr.Amount == t.Amount || tr.Credited)
+		tr.PackageID == t.PackageID && tr.ChargeAmount == t.charge() && (tr.Amount == t.Amount || tr.Credited)
 }
 
 // BeginTopUp records a pending top-up, or returns the existing transaction
@@ -76,8 +92,8 @@ func (l *Ledger) BeginTopUp(ctx context.Context, t TopUp) (Transaction, error) {
 		}
 		now := l.now()
 		out = Transaction{
-			ID: t.ID, UserID: t.UserID, Type: t.Type, Amount: t.Amount, Currency: t.Currency,
-			PaymentMethodID: t.PaymentMethodID, Status: StatusPending, CreatedAt: now, UpdatedAt: now,
+			ID: t.ID, UserID: t.UserID, Type: t.Type, Amount: t.Amount, ChargeAmount: t.charge(), Currency: t.Currency,
+			PaymentMethodID: t.PaymentMethodID, PackageID: t.PackageID, Status: StatusPending, CreatedAt: now, UpdatedAt: now,
 		}
 		return tx.Create(ref, out)
 	})
@@ -196,7 +212,8 @@ type Payment struct {
 }
 
 // SettleTopUp is the effect of a payment report on its top-up. Success
-// credits AmountReceived exactly once (the transaction's Credited flag is the
+// credits exactly once (a card top-up what was received, a package its
+// credit, recording the user's plan too) (the transaction's Credited flag is the
 // guard, not the event id, so two different reports of one payment credit
 // once); failure or cancellation never undoes a success.
 func (l *Ledger) SettleTopUp(p Payment) Effect {
@@ -236,10 +253,24 @@ func (l *Ledger) SettleTopUp(p Payment) Effect {
 			case p.AmountReceived <= 0:
 				out.Result, out.Detail = ResultUnmatched, "succeeded with nothing received"
 				return out, nil
+			case t.Type == TypePackagePurchase && p.AmountReceived < t.ChargeAmount:
+				out.Result, out.Detail = ResultUnmatched, fmt.Sprintf("received %d, the package costs %d", p.AmountReceived, t.ChargeAmount)
+				return out, nil
+			}
+			credit := p.AmountReceived
+			if t.Type == TypePackagePurchase {
+				credit = t.Amount
+				// The plan is the user's once the package is paid, in the
+				// same transaction as its credit.
+				if err := tx.Set(l.fs.Collection(AccountsCollection).Doc(p.UserID), map[string]any{
+					"plan": t.PackageID, "planPurchasedAt": now, "updatedAt": now,
+				}, firestore.MergeAll); err != nil {
+					return Outcome{}, err
+				}
 			}
 			if err := tx.Update(ref, []firestore.Update{
 				{Path: "status", Value: StatusSucceeded},
-				{Path: "amount", Value: p.AmountReceived},
+				{Path: "amount", Value: credit},
 				{Path: "credited", Value: true},
 				{Path: "creditedAt", Value: now},
 				{Path: "paymentIntentId", Value: p.PaymentIntentID},
@@ -249,10 +280,10 @@ func (l *Ledger) SettleTopUp(p Payment) Effect {
 			}); err != nil {
 				return Outcome{}, err
 			}
-			if err := l.credit(tx, p.UserID, p.AmountReceived, now); err != nil {
+			if err := l.credit(tx, p.UserID, credit, now); err != nil {
 				return Outcome{}, err
 			}
-			out.Result, out.Amount = ResultApplied, p.AmountReceived
+			out.Result, out.Amount = ResultApplied, credit
 			return out, nil
 		case StatusFailed, StatusCanceled:
 			if t.Credited || t.Status == StatusSucceeded {

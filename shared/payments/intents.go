@@ -10,6 +10,7 @@ import (
 const (
 	MetadataTransactionID = "transaction_id"
 	MetadataKind          = "kind"
+	MetadataPackageID     = "package_id"
 )
 
 // PaymentIntent is the part of a Stripe PaymentIntent we use.

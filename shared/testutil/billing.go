@@ -14,6 +14,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"example.com/billing/shared/auth"
+	"example.com/billing/shared/checkout"
 	"example.com/billing/shared/config"
 	"example.com/billing/shared/customer"
 	"example.com/billing/shared/ledger"
@@ -35,6 +36,7 @@ type Billing struct {
 	Verifier  *auth.Verifier
 	Ledger    *ledger.Ledger
 	Customers *customer.Service
+	Checkout  *checkout.Service
 	// Settings reads config/billing on every request (no cache), so tests
 	// see a change at once.
 	Settings *config.SettingsStore
@@ -55,10 +57,13 @@ func NewBilling(t testing.TB) *Billing {
 	if err != nil {
 		t.Fatal(err)
 	}
+	l := ledger.New(fs)
+	customers := customer.New(fs, pay)
 	return &Billing{
 		FS: fs, Stripe: double, Payments: pay, Issuer: iss, Verifier: v,
-		Ledger:    ledger.New(fs),
-		Customers: customer.New(fs, pay),
+		Ledger:    l,
+		Customers: customers,
+		Checkout:  checkout.New(customers, pay, l),
 		Settings:  config.NewSettingsStore(fs, DefaultSettings, 0),
 	}
 }

@@ -1,0 +1,194 @@
+// Package checkout starts the card payments that end in a balance credit:
+// AddFunds' top-ups and PurchasePackage's plans. It owns their order, which
+// is the same for every payment path: make sure the Stripe customer exists,
+// record the pending ledger transaction, create its PaymentIntent with a
+// deterministic idempotency key, and record the intent. It never credits;
+// the webhook (or a reconciliation) does, once Stripe reports the payment.
+package checkout
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"example.com/billing/shared/customer"
+	"example.com/billing/shared/ledger"
+	"example.com/billing/shared/logging"
+	"example.com/billing/shared/payments"
+)
+
+// ErrBadIdempotencyKey: a client key we cannot use.
+var ErrBadIdempotencyKey = errors.New("the Idempotency-Key header must be 1 to 255 printable characters")
+
+// Failure codes recorded on a transaction that never got going.
+const (
+	FailureCardDeclined        = "card_declined"
+	FailureProviderUnavailable = "payment_provider_unavailable"
+)
+
+// What the service needs of its dependencies.
+type (
+	customers interface {
+		Ensure(ctx context.Context, userID, email string) (customer.Account, error)
+	}
+	intents interface {
+		CreatePaymentIntent(ctx context.Context, p payments.NewPaymentIntent, idempotencyKey string) (payments.PaymentIntent, error)
+		GetPaymentIntent(ctx context.Context, id string) (payments.PaymentIntent, error)
+	}
+	topUps interface {
+		Transaction(ctx context.Context, userID, txID string) (ledger.Transaction, error)
+		BeginTopUp(ctx context.Context, t ledger.TopUp) (ledger.Transaction, error)
+		AttachPaymentIntent(ctx context.Context, userID, txID, paymentIntentID string) error
+		FailTopUp(ctx context.Context, userID, txID, paymentIntentID, code, message string) error
+	}
+)
+
+// Service starts payments.
+type Service struct {
+	customers customers
+	intents   intents
+	ledger    topUps
+}
+
+// New wires a Service.
+func New(c customers, i intents, l topUps) *Service {
+	return &Service{customers: c, intents: i, ledger: l}
+}
+
+// Payment is one payment to start.
+type Payment struct {
+	UserID string
+	Email  string
+	// IdempotencyKey is the client's; with it a retry is the same payment.
+	IdempotencyKey  string
+	Type            string // ledger.TypeCardTopUp or ledger.TypePackagePurchase
+	Charge          int64  // what the card is charged
+	Credit          int64  // what the balance gains
+	Currency        string
+	PaymentMethodID string // a saved card: confirm now, server-side
+	PackageID       string
+	Description     string
+}
+
+// Started is a payment under way.
+type Started struct {
+	Transaction ledger.Transaction
+	Intent      payments.PaymentIntent
+}
+
+// Start starts p, or answers a retry of it from what the first attempt
+// recorded. A declined card is a *payments.Error of kind ErrCardDeclined,
+// also when replayed; a key reused for another payment is ledger.ErrConflict.
+func (s *Service) Start(ctx context.Context, p Payment) (Started, error) {
+	txID, err := transactionID(p.UserID, p.Type, p.IdempotencyKey)
+	if err != nil {
+		return Started{}, err
+	}
+	topUp := ledger.TopUp{
+		UserID: p.UserID, ID: txID, Type: p.Type, Amount: p.Credit, ChargeAmount: p.Charge,
+		Currency: p.Currency, PaymentMethodID: p.PaymentMethodID, PackageID: p.PackageID,
+	}
+	// A retry of a payment that already has its intent answers from it.
+	existing, err := s.ledger.Transaction(ctx, p.UserID, txID)
+	switch {
+	case err == nil && existing.PaymentIntentID != "":
+		if !topUp.Matches(existing) {
+			return Started{}, ledger.ErrConflict
+		}
+		return s.replay(ctx, existing)
+	case err != nil && !errors.Is(err, ledger.ErrNotFound):
+		return Started{}, err
+	}
+
+	// The customer first, on every payment path.
+	acct, err := s.customers.Ensure(ctx, p.UserID, p.Email)
+	if err != nil {
+		return Started{}, err
+	}
+	tx, err := s.ledger.BeginTopUp(ctx, topUp)
+	if err != nil {
+		return Started{}, err
+	}
+	metadata := map[string]string{
+		payments.MetadataUserID:        p.UserID,
+		payments.MetadataTransactionID: tx.ID,
+		payments.MetadataKind:          p.Type,
+	}
+	if p.PackageID != "" {
+		metadata[payments.MetadataPackageID] = p.PackageID
+	}
+	pi, err := s.intents.CreatePaymentIntent(ctx, payments.NewPaymentIntent{
+		CustomerID:      acct.CustomerID,
+		Amount:          tx.ChargeAmount,
+		Currency:        tx.Currency,
+		PaymentMethodID: tx.PaymentMethodID,
+		Description:     p.Description,
+		Metadata:        metadata,
+	}, IdempotencyKey(tx.ID))
+	if err != nil {
+		return Started{}, s.failed(ctx, tx, err)
+	}
+	if err := s.ledger.AttachPaymentIntent(ctx, tx.UserID, tx.ID, pi.ID); err != nil {
+		// The intent exists and carries our ids in its metadata, so the
+		// webhook still finds the transaction; a retry with the same
+		// Idempotency-Key gets the same intent from Stripe.
+		return Started{}, err
+	}
+	logging.FromContext(ctx).InfoContext(ctx, "payment started", "type", p.Type, "transaction_id", tx.ID,
+		"payment_intent_id", pi.ID, "charge", tx.ChargeAmount, "status", pi.Status)
+	return Started{Transaction: tx, Intent: pi}, nil
+}
+
+// IdempotencyKey is the Stripe key of a transaction's PaymentIntent.
+func IdempotencyKey(txID string) string { return "topup:" + txID }
+
+// transactionID is random without a client key, and derived from the user,
+// the payment type and the key otherwise, so that a retry lands on the same
+// transaction (and so on the same Stripe idempotency key).
+func transactionID(userID, typ, key string) (string, error) {
+	if key == "" {
+		b := make([]byte, 16)
+		if _, err := rand.Read(b); err != nil {
+			return "", err
+		}
+		return "tx_" + hex.EncodeToString(b), nil
+	}
+	if len(key) > 255 || strings.IndexFunc(key, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+		return "", ErrBadIdempotencyKey
+	}
+	sum := sha256.Sum256([]byte(userID + "\x00" + typ + "\x00" + key))
+	return "tx_" + hex.EncodeToString(sum[:16]), nil
+}
+
+// replay answers a retried payment from its transaction and intent.
+func (s *Service) replay(ctx context.Context, tx ledger.Transaction) (Started, error) {
+	if tx.Status == ledger.StatusFailed && tx.FailureCode == FailureCardDeclined {
+		return Started{}, &payments.Error{Op: "replay declined payment", Kind: payments.ErrCardDeclined,
+			Code: FailureCardDeclined, Message: tx.FailureMessage, PaymentIntentID: tx.PaymentIntentID}
+	}
+	pi, err := s.intents.GetPaymentIntent(ctx, tx.PaymentIntentID)
+	if err != nil {
+		return Started{}, err
+	}
+	return Started{Transaction: tx, Intent: pi}, nil
+}
+
+// failed records why no payment could start and returns the cause.
+func (s *Service) failed(ctx context.Context, tx ledger.Transaction, cause error) error {
+	code, message, piID := FailureProviderUnavailable, "The payment provider could not be reached.", ""
+	var pe *payments.Error
+	if errors.As(cause, &pe) {
+		piID = pe.PaymentIntentID
+		if errors.Is(cause, payments.ErrCardDeclined) {
+			code, message = FailureCardDeclined, pe.Message
+		}
+	}
+	if err := s.ledger.FailTopUp(ctx, tx.UserID, tx.ID, piID, code, message); err != nil {
+		logging.FromContext(ctx).ErrorContext(ctx, "could not mark the payment failed", "transaction_id", tx.ID, "error", err.Error())
+	}
+	return fmt.Errorf("start payment %s: %w", tx.ID, cause)
+}
