@@ -1,10 +1,14 @@
 // Package customer owns each user's account document and its Stripe
 // customer. Ensure is the one way any payment path obtains a customer: it
-// creates one lazily, adopts one whose Firestore write was lost, and never
-// lets a user end up with two.
+// records the account before calling Stripe (so Stripe being down or
+// misconfigured never loses or blocks a user), creates the customer lazily,
+// adopts one whose Firestore write was lost, and never lets a user end up
+// with two. Accounts still without a customer carry a repairAt time, with
+// exponential backoff, which the RepairCustomers sweep works through.
 //
 // Layout: accounts/{userId} holds email, customerId, paymentsStatus
-// (pending | ready | failed), lastError, attempts and timestamps.
+// (pending | ready | failed), lastError, attempts, repairAt and timestamps
+// (and plan, planPurchasedAt, written by the ledger when a package is paid).
 package customer
 
 import (
@@ -24,31 +28,60 @@ import (
 
 // Payments statuses of an account.
 const (
-	StatusPending = "pending" // no customer yet; a later call or the sweep retries
-	StatusReady   = "ready"   // the Stripe customer exists
-	StatusFailed  = "failed"  // Stripe refused in a way a retry will not fix by itself
+	// StatusPending: no customer yet; a later call or the sweep retries
+	// (Stripe unreachable, or our key rejected: an operator's fix, not the
+	// user's).
+	StatusPending = "pending"
+	// StatusReady: the Stripe customer exists.
+	StatusReady = "ready"
+	// StatusFailed: Stripe refused this user's request itself; the sweep
+	// still retries, with backoff, but someone should look.
+	StatusFailed = "failed"
 )
+
+// Backoff between attempts for one account: 5 s doubling up to an hour.
+const (
+	firstBackoff = 5 * time.Second
+	maxBackoff   = time.Hour
+)
+
+// Backoff is the wait after the n-th failed attempt (n >= 1).
+func Backoff(n int64) time.Duration {
+	d := firstBackoff
+	for i := int64(1); i < n && d < maxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, maxBackoff)
+}
 
 // Account is the stored account of a user.
 type Account struct {
-	UserID         string     `firestore:"-"`
-	Email          string     `firestore:"email"`
-	CustomerID     string     `firestore:"customerId"`
-	PaymentsStatus string     `firestore:"paymentsStatus"`
-	LastError      *LastError `firestore:"lastError,omitempty"`
-	Attempts       int64      `firestore:"attempts"`
-	CreatedAt      time.Time  `firestore:"createdAt"`
-	UpdatedAt      time.Time  `firestore:"updatedAt"`
-	LastAttemptAt  *time.Time `firestore:"lastAttemptAt,omitempty"`
+	UserID          string     `firestore:"-"`
+	Email           string     `firestore:"email"`
+	CustomerID      string     `firestore:"customerId"`
+	PaymentsStatus  string     `firestore:"paymentsStatus"`
+	LastError       *LastError `firestore:"lastError,omitempty"`
+	Attempts        int64      `firestore:"attempts"`
+	RepairAt        *time.Time `firestore:"repairAt,omitempty"`
+	Plan            string     `firestore:"plan,omitempty"`
+	PlanPurchasedAt *time.Time `firestore:"planPurchasedAt,omitempty"`
+	CreatedAt       time.Time  `firestore:"createdAt"`
+	UpdatedAt       time.Time  `firestore:"updatedAt"`
+	LastAttemptAt   *time.Time `firestore:"lastAttemptAt,omitempty"`
 }
 
 // LastError is the last Stripe failure for the account.
 type LastError struct {
 	Operation string    `firestore:"operation"`
+	Kind      string    `firestore:"kind"`
 	Code      string    `firestore:"code"`
 	Message   string    `firestore:"message"`
 	At        time.Time `firestore:"at"`
 }
+
+// ErrNotDue: the account is waiting out its backoff (or another worker holds
+// it); nothing was attempted.
+var ErrNotDue = errors.New("account is not due for another attempt")
 
 // stripeCustomers is the part of the Stripe port Ensure needs.
 type stripeCustomers interface {
@@ -66,6 +99,12 @@ type Service struct {
 // New returns a Service.
 func New(fs *firestore.Client, stripe stripeCustomers) *Service {
 	return &Service{fs: fs, stripe: stripe, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+}
+
+// WithClock replaces the service's clock (tests step it across backoffs).
+func (s *Service) WithClock(now func() time.Time) *Service {
+	s.now = now
+	return s
 }
 
 // IdempotencyKey is the Stripe idempotency key of a user's customer
@@ -102,20 +141,41 @@ func decode(snap *firestore.DocumentSnapshot) (Account, error) {
 }
 
 // Ensure returns the account with its Stripe customer, creating the customer
-// if needed. The account is recorded first, so that when Stripe fails the
-// user still exists (pending) and a later call or the sweep finishes the job.
-// A Stripe failure is returned wrapped (errors.Is payments.ErrUnavailable,
+// if needed; it always tries Stripe when the customer is missing. A Stripe
+// failure is returned wrapped (errors.Is payments.ErrUnavailable,
 // ErrMisconfigured, ...) together with the recorded account. Callers put the
 // user id in the context's logger, so Stripe failures are logged with it.
 func (s *Service) Ensure(ctx context.Context, userID, email string) (Account, error) {
+	acct, _, err := s.ensure(ctx, userID, email, false)
+	return acct, err
+}
+
+// EnsureIfDue is Ensure for callers that must not hammer Stripe (page loads,
+// the sweep): an account waiting out its backoff, or claimed by another
+// worker a moment ago, is returned as recorded with ErrNotDue.
+func (s *Service) EnsureIfDue(ctx context.Context, userID, email string) (Account, error) {
+	acct, _, err := s.ensure(ctx, userID, email, true)
+	return acct, err
+}
+
+// ensure also reports whether this call went to Stripe for the customer.
+func (s *Service) ensure(ctx context.Context, userID, email string, onlyIfDue bool) (Account, bool, error) {
 	// The common case, a customer already recorded, costs one read.
 	if acct, err := s.Get(ctx, userID); err == nil && acct.CustomerID != "" {
-		return acct, nil
+		return acct, false, nil
 	}
-	acct, err := s.claim(ctx, userID, email)
+	acct, err := s.claim(ctx, userID, email, onlyIfDue)
 	if err != nil || acct.CustomerID != "" {
-		return acct, err
+		return acct, false, err
 	}
+	acct, err = s.create(ctx, acct)
+	return acct, true, err
+}
+
+// create finds or creates the customer of a claimed account and records it.
+func (s *Service) create(ctx context.Context, acct Account) (Account, error) {
+	userID := acct.UserID
+	var err error
 	var cust payments.Customer
 	if acct.Attempts > 1 {
 		// An earlier attempt may have created the customer and died before
@@ -141,8 +201,11 @@ func (s *Service) Ensure(ctx context.Context, userID, email string) (Account, er
 	return s.recordCustomer(ctx, userID, cust.ID)
 }
 
-// claim records the account (and the attempt) before Stripe is called.
-func (s *Service) claim(ctx context.Context, userID, email string) (Account, error) {
+// claim records the account and the attempt before Stripe is called, and
+// moves repairAt past the attempt, a lease that keeps sweeps off an account
+// someone is working on. With onlyIfDue an account whose repairAt is still
+// ahead is left alone.
+func (s *Service) claim(ctx context.Context, userID, email string, onlyIfDue bool) (Account, error) {
 	if err := ledger.CheckID(userID); err != nil {
 		return Account{}, err
 	}
@@ -150,9 +213,11 @@ func (s *Service) claim(ctx context.Context, userID, email string) (Account, err
 	err := s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
 		snap, err := tx.Get(s.ref(userID))
 		now := s.now()
+		fields := map[string]any{}
 		switch {
 		case status.Code(err) == codes.NotFound:
 			acct = Account{UserID: userID, Email: email, PaymentsStatus: StatusPending, CreatedAt: now}
+			fields["email"], fields["paymentsStatus"], fields["createdAt"], fields["customerId"] = email, StatusPending, now, ""
 		case err != nil:
 			return err
 		default:
@@ -162,14 +227,22 @@ func (s *Service) claim(ctx context.Context, userID, email string) (Account, err
 			if acct.CustomerID != "" {
 				return nil
 			}
-			if acct.Email == "" {
-				acct.Email = email
+			if onlyIfDue && acct.RepairAt != nil && acct.RepairAt.After(now) {
+				return ErrNotDue
+			}
+			if acct.Email == "" && email != "" {
+				acct.Email, fields["email"] = email, email
 			}
 		}
 		acct.Attempts++
-		acct.UpdatedAt, acct.LastAttemptAt = now, &now
-		return tx.Set(s.ref(userID), acct)
+		lease := now.Add(Backoff(acct.Attempts))
+		acct.UpdatedAt, acct.LastAttemptAt, acct.RepairAt = now, &now, &lease
+		fields["attempts"], fields["updatedAt"], fields["lastAttemptAt"], fields["repairAt"] = acct.Attempts, now, now, lease
+		return tx.Set(s.ref(userID), fields, firestore.MergeAll)
 	})
+	if errors.Is(err, ErrNotDue) {
+		return acct, err
+	}
 	if err != nil {
 		return Account{}, fmt.Errorf("record account %s: %w", userID, err)
 	}
@@ -191,32 +264,42 @@ func (s *Service) recordCustomer(ctx context.Context, userID, customerID string)
 		if acct.CustomerID != "" {
 			if acct.CustomerID != customerID {
 				logging.FromContext(ctx).ErrorContext(ctx, "a second Stripe customer exists for the user; keeping the recorded one",
-					"user_id", userID, "customer_id", acct.CustomerID, "other_customer_id", customerID)
+					"customer_id", acct.CustomerID, "other_customer_id", customerID)
 			}
 			return nil
 		}
-		acct.CustomerID, acct.PaymentsStatus, acct.LastError, acct.UpdatedAt = customerID, StatusReady, nil, s.now()
-		return tx.Set(s.ref(userID), acct)
+		now := s.now()
+		acct.CustomerID, acct.PaymentsStatus, acct.LastError, acct.RepairAt, acct.UpdatedAt = customerID, StatusReady, nil, nil, now
+		return tx.Set(s.ref(userID), map[string]any{
+			"customerId": customerID, "paymentsStatus": StatusReady,
+			"lastError": firestore.Delete, "repairAt": firestore.Delete, "updatedAt": now,
+		}, firestore.MergeAll)
 	})
 	if err != nil {
 		return Account{}, fmt.Errorf("record customer of %s: %w", userID, err)
 	}
+	logging.FromContext(ctx).InfoContext(ctx, "stripe customer ready", "customer_id", acct.CustomerID)
 	return acct, nil
 }
 
-// recordFailure notes the Stripe failure on the account and returns it.
-// Misconfiguration and rejected requests mark the account failed (an
-// operator must look); anything else leaves it pending for a retry.
+// recordFailure notes the Stripe failure on the account, schedules the next
+// attempt after the backoff, and returns the failure. It records even when
+// the caller's deadline has passed: a lost note would hide the account from
+// the sweep's reasons.
 func (s *Service) recordFailure(ctx context.Context, acct Account, cause error) (Account, error) {
 	st := StatusPending
-	if errors.Is(cause, payments.ErrMisconfigured) || errors.Is(cause, payments.ErrRejected) {
+	if errors.Is(cause, payments.ErrRejected) {
 		st = StatusFailed
 	}
-	last := &LastError{Operation: "ensure customer", Message: cause.Error(), At: s.now()}
+	now := s.now()
+	last := &LastError{Operation: "ensure customer", Kind: "unknown", Message: cause.Error(), At: now}
 	var pe *payments.Error
 	if errors.As(cause, &pe) {
-		last.Operation, last.Code, last.Message = pe.Op, pe.Code, pe.Kind.Error()
+		last.Operation, last.Kind, last.Code, last.Message = pe.Op, pe.Kind.Error(), pe.Code, pe.Message
 	}
+	next := now.Add(Backoff(acct.Attempts))
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	err := s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
 		snap, err := tx.Get(s.ref(acct.UserID))
 		if err != nil {
@@ -228,8 +311,10 @@ func (s *Service) recordFailure(ctx context.Context, acct Account, cause error) 
 		if acct.CustomerID != "" {
 			return nil // another caller succeeded meanwhile
 		}
-		acct.PaymentsStatus, acct.LastError, acct.UpdatedAt = st, last, s.now()
-		return tx.Set(s.ref(acct.UserID), acct)
+		acct.PaymentsStatus, acct.LastError, acct.RepairAt, acct.UpdatedAt = st, last, &next, now
+		return tx.Set(s.ref(acct.UserID), map[string]any{
+			"paymentsStatus": st, "lastError": last, "repairAt": next, "updatedAt": now,
+		}, firestore.MergeAll)
 	})
 	if err != nil {
 		return acct, errors.Join(fmt.Errorf("ensure customer of %s: %w", acct.UserID, cause), fmt.Errorf("record failure: %w", err))

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"example.com/billing/shared/customer"
 	"example.com/billing/shared/payments"
 	"example.com/billing/shared/testutil"
@@ -111,7 +113,7 @@ func TestLostWriteIsAdoptedNotDuplicated(t *testing.T) {
 	}
 }
 
-func TestInvalidKeyMarksTheAccountFailed(t *testing.T) {
+func TestInvalidKeyLeavesTheAccountPendingForAnOperator(t *testing.T) {
 	t.Parallel()
 	b := testutil.NewBilling(t)
 	b.Stripe.SetAPIKey("sk_test_rotated")
@@ -120,7 +122,106 @@ func TestInvalidKeyMarksTheAccountFailed(t *testing.T) {
 		t.Fatalf("err = %v, want ErrMisconfigured", err)
 	}
 	stored, _ := b.Customers.Get(context.Background(), "u1")
-	if stored.PaymentsStatus != customer.StatusFailed {
-		t.Errorf("status = %q, want failed", stored.PaymentsStatus)
+	if stored.PaymentsStatus != customer.StatusPending || stored.LastError == nil || stored.LastError.Kind != payments.ErrMisconfigured.Error() {
+		t.Errorf("stored = %+v, want pending with a configuration error noted", stored)
+	}
+}
+
+func TestRejectedRequestMarksTheAccountFailed(t *testing.T) {
+	t.Parallel()
+	b := testutil.NewBilling(t)
+	_, err := b.Customers.Ensure(context.Background(), "u1", "not an email")
+	if !errors.Is(err, payments.ErrRejected) {
+		t.Fatalf("err = %v, want ErrRejected", err)
+	}
+	stored, _ := b.Customers.Get(context.Background(), "u1")
+	if stored.PaymentsStatus != customer.StatusFailed || stored.RepairAt == nil {
+		t.Errorf("stored = %+v, want failed and still scheduled for repair", stored)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	got := []time.Duration{customer.Backoff(1), customer.Backoff(2), customer.Backoff(3), customer.Backoff(10), customer.Backoff(1000)}
+	want := []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second, 2560 * time.Second, time.Hour}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("backoff (-want +got):\n%s", diff)
+	}
+}
+
+func TestEnsureIfDueWaitsOutTheBackoff(t *testing.T) {
+	t.Parallel()
+	b := testutil.NewBilling(t)
+	ctx := context.Background()
+	clock := time.Now().UTC()
+	svc := customer.New(b.FS, b.Payments).WithClock(func() time.Time { return clock })
+
+	b.Stripe.SetDown(http.StatusInternalServerError)
+	if _, err := svc.EnsureIfDue(ctx, "u1", "u1@example.com"); !errors.Is(err, payments.ErrUnavailable) {
+		t.Fatalf("first attempt: %v", err)
+	}
+	b.Stripe.SetDown(0)
+	before := len(b.Stripe.Requests())
+	acct, err := svc.EnsureIfDue(ctx, "u1", "")
+	if !errors.Is(err, customer.ErrNotDue) || acct.PaymentsStatus != customer.StatusPending {
+		t.Fatalf("inside the backoff: %+v, %v; want pending and ErrNotDue", acct, err)
+	}
+	if n := len(b.Stripe.Requests()); n != before {
+		t.Errorf("%d Stripe requests inside the backoff, want none", n-before)
+	}
+	clock = clock.Add(customer.Backoff(1))
+	if acct, err := svc.EnsureIfDue(ctx, "u1", ""); err != nil || acct.PaymentsStatus != customer.StatusReady {
+		t.Fatalf("after the backoff: %+v, %v", acct, err)
+	}
+}
+
+func TestRepairSweep(t *testing.T) {
+	t.Parallel()
+	b := testutil.NewBilling(t)
+	ctx := context.Background()
+	clock := time.Now().UTC()
+	svc := customer.New(b.FS, b.Payments).WithClock(func() time.Time { return clock })
+
+	// Five activations while Stripe is down, one healthy account.
+	b.Stripe.SetDown(http.StatusInternalServerError)
+	for _, u := range []string{"a", "b", "c", "d", "e"} {
+		if _, err := svc.Ensure(ctx, u, u+"@example.com"); err == nil {
+			t.Fatal("Ensure succeeded while Stripe was down")
+		}
+	}
+	b.Stripe.SetDown(0)
+	if _, err := svc.Ensure(ctx, "ready", "r@example.com"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Nothing is due yet; then the batch limit bounds each run.
+	if r, err := svc.Repair(ctx, 10); err != nil || r.Due != 0 {
+		t.Fatalf("before the backoff: %+v, %v", r, err)
+	}
+	clock = clock.Add(time.Minute)
+	r, err := svc.Repair(ctx, 3)
+	if err != nil || (r != customer.RepairReport{Due: 3, Repaired: 3}) {
+		t.Fatalf("first run: %+v, %v", r, err)
+	}
+	// Two sweeps at once share the rest without duplicating a customer.
+	var wg sync.WaitGroup
+	reports := make([]customer.RepairReport, 2)
+	for i := range reports {
+		wg.Go(func() {
+			if reports[i], err = svc.Repair(ctx, 10); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := reports[0].Repaired + reports[1].Repaired; got != 2 {
+		t.Errorf("concurrent runs repaired %d (%+v), want the remaining 2", got, reports)
+	}
+	for _, u := range []string{"a", "b", "c", "d", "e"} {
+		if acct, _ := svc.Get(ctx, u); acct.PaymentsStatus != customer.StatusReady || acct.RepairAt != nil {
+			t.Errorf("%s = %+v, want ready and no longer scheduled", u, acct)
+		}
+	}
+	if n := len(b.Stripe.Customers()); n != 6 {
+		t.Errorf("%d customers, want 6 (one each)", n)
 	}
 }

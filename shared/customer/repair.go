@@ -1,0 +1,56 @@
+package customer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"cloud.google.com/go/firestore"
+
+	"example.com/billing/shared/ledger"
+	"example.com/billing/shared/logging"
+)
+
+// RepairReport says what one sweep did.
+type RepairReport struct {
+	Due      int // accounts found due
+	Repaired int // now ready
+	Failed   int // attempted, Stripe failed; rescheduled with backoff
+	Skipped  int // claimed by another worker meanwhile, or already ready
+}
+
+// Repair ensures the customers of at most limit accounts whose repairAt has
+// passed, oldest first. Accounts are claimed one by one (EnsureIfDue moves
+// their repairAt forward inside a transaction), so concurrent sweeps do not
+// work on the same account, and a sweep that dies leaves each account due
+// again after its lease. Only a failure to query Firestore is an error;
+// Stripe failures are counted and rescheduled.
+func (s *Service) Repair(ctx context.Context, limit int) (RepairReport, error) {
+	snaps, err := s.fs.Collection(ledger.AccountsCollection).
+		Where("repairAt", "<=", s.now()).
+		OrderBy("repairAt", firestore.Asc).
+		Limit(limit).
+		Documents(ctx).GetAll()
+	if err != nil {
+		return RepairReport{}, fmt.Errorf("find accounts to repair: %w", err)
+	}
+	report := RepairReport{Due: len(snaps)}
+	logger := logging.FromContext(ctx)
+	for _, snap := range snaps {
+		userID := snap.Ref.ID
+		ctx := logging.WithLogger(ctx, logger.With("user_id", userID))
+		_, attempted, err := s.ensure(ctx, userID, "", true)
+		switch {
+		case errors.Is(err, ErrNotDue), err == nil && !attempted:
+			report.Skipped++
+		case err != nil:
+			report.Failed++
+		default:
+			report.Repaired++
+		}
+		if ctx.Err() != nil {
+			break // out of time; the rest stay due for the next run
+		}
+	}
+	return report, nil
+}
