@@ -14,6 +14,8 @@ type Topic struct {
 // Topics of the contract. Entry points are filled in as their functions
 // are added.
 var Topics = []Topic{
-	{Name: "user-activated"},
+	{Name: "user-activated", Subscriber: "OnUserActivated"},
 	{Name: "usage-reported"},
+	// Published by Cloud Scheduler (every 15 minutes in production).
+	{Name: "repair-customers", Subscriber: "RepairCustomers"},
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"cloud.google.com/go/firestore"
+	"github.com/cloudevents/sdk-go/v2/event"
 
 	"example.com/billing/shared/auth"
 	"example.com/billing/shared/config"
@@ -90,4 +91,23 @@ func Serve(w http.ResponseWriter, r *http.Request, function string, build func()
 		}
 		h.ServeHTTP(w, r)
 	})).ServeHTTP(w, r)
+}
+
+// EventHandler handles one CloudEvent.
+type EventHandler func(ctx context.Context, e event.Event) error
+
+// ServeEvent runs the lazily built handler of an event-triggered function
+// with a logger labelled with the function and the event id. A handler that
+// cannot be built returns the error, so the message is redelivered (and
+// reaches the dead-letter topic) rather than lost while the configuration
+// is being fixed.
+func ServeEvent(ctx context.Context, e event.Event, function string, build func() (EventHandler, error)) error {
+	logger := logging.Default().With("function", function, "event_id", e.ID())
+	ctx = logging.WithLogger(ctx, logger)
+	h, err := build()
+	if err != nil {
+		logger.ErrorContext(ctx, "function is misconfigured", "error", err.Error())
+		return err
+	}
+	return h(ctx, e)
 }
