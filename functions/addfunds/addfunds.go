@@ -1,8 +1,9 @@
-// Package addfunds is the AddFunds function: a console user tops up their
-// prepaid balance by card. It authenticates, validates the amount against
-// the live settings, and starts the payment through checkout (customer
-// first, pending transaction, PaymentIntent). It never credits the balance:
-// the webhook does, once Stripe reports the payment.
+// Package addfunds holds the functions that buy balance by card: AddFunds,
+// where a console user tops up their prepaid balance, and PurchasePackage,
+// where a partner sign-up buys a package plan. Both authenticate, validate,
+// and start the payment through checkout (customer first, pending
+// transaction, PaymentIntent). Neither credits the balance: the webhook
+// does, once Stripe reports the payment.
 package addfunds
 
 import (

@@ -40,7 +40,36 @@ var server = sync.OnceValues(func() (http.Handler, error) {
 	), nil
 })
 
+var purchaseServer = sync.OnceValues(func() (http.Handler, error) {
+	var cfg config.Purchase
+	if err := config.Load(context.Background(), &cfg); err != nil {
+		return nil, err
+	}
+	if err := cfg.Packages.Validate(); err != nil {
+		return nil, err
+	}
+	fs, err := platform.Firestore()
+	if err != nil {
+		return nil, err
+	}
+	verifier, err := platform.Verifier()
+	if err != nil {
+		return nil, err
+	}
+	stripe, err := platform.Stripe()
+	if err != nil {
+		return nil, err
+	}
+	customers := customer.New(fs, stripe)
+	return NewPurchaseServer(verifier, cfg.Packages, customers, checkout.New(customers, stripe, ledger.New(fs))), nil
+})
+
 // Handle is the AddFunds entry point.
 func Handle(w http.ResponseWriter, r *http.Request) {
 	platform.Serve(w, r, "AddFunds", server)
+}
+
+// HandlePurchase is the PurchasePackage entry point.
+func HandlePurchase(w http.ResponseWriter, r *http.Request) {
+	platform.Serve(w, r, "PurchasePackage", purchaseServer)
 }

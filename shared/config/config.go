@@ -6,6 +6,7 @@ package config
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -109,4 +110,50 @@ func Load(ctx context.Context, cfg any) error {
 		return fmt.Errorf("read environment: %w", err)
 	}
 	return nil
+}
+
+// Package is a plan a partner sign-up can buy: the card is charged Price,
+// the balance gains Credit (both in cents).
+type Package struct {
+	Price  int64 `json:"price"`
+	Credit int64 `json:"credit"`
+}
+
+// Packages are the plans on offer by id, read from PACKAGE_PLANS as JSON:
+// {"partner-pro": {"price": 10000, "credit": 15000}}.
+type Packages map[string]Package
+
+// EnvDecode reads the JSON form.
+func (p *Packages) EnvDecode(val string) error {
+	if strings.TrimSpace(val) == "" {
+		return nil
+	}
+	dec := json.NewDecoder(strings.NewReader(val))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(p); err != nil {
+		return fmt.Errorf("PACKAGE_PLANS is not a JSON object of {\"price\", \"credit\"}: %w", err)
+	}
+	return nil
+}
+
+// Validate reports every unusable package.
+func (p Packages) Validate() error {
+	var errs []error
+	for id, pkg := range p {
+		if id == "" || len(id) > 64 || strings.ContainsAny(id, "/ ") {
+			errs = append(errs, fmt.Errorf("package id %q must be 1 to 64 characters without spaces or slashes", id))
+		}
+		if pkg.Price < StripeMinimumCents {
+			errs = append(errs, fmt.Errorf("package %q: price %d is below Stripe's minimum charge of %d cents", id, pkg.Price, StripeMinimumCents))
+		}
+		if pkg.Credit <= 0 {
+			errs = append(errs, fmt.Errorf("package %q: credit must be positive", id))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Purchase configures PurchasePackage.
+type Purchase struct {
+	Packages Packages `env:"PACKAGE_PLANS"`
 }
