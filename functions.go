@@ -6,13 +6,20 @@ package billing
 import (
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 
+	"example.com/billing/functions/account"
 	"example.com/billing/functions/addfunds"
 	"example.com/billing/functions/balance"
+	"example.com/billing/functions/repair"
 	"example.com/billing/functions/webhook"
 )
 
 func init() {
 	functions.HTTP("AddFunds", addfunds.Handle)
+	functions.HTTP("PurchasePackage", addfunds.HandlePurchase)
 	functions.HTTP("Balance", balance.Handle)
+	functions.HTTP("Account", account.HandleAccount)
+	functions.HTTP("AccountSetup", account.HandleSetup)
 	functions.HTTP("StripeWebhook", webhook.Handle)
+	functions.CloudEvent("OnUserActivated", account.HandleUserActivated)
+	functions.CloudEvent("RepairCustomers", repair.Handle)
 }

@@ -34,6 +34,8 @@ else
 	export STRIPE_API_URL=$STRIPE_MOCK_URL STRIPE_SECRET_KEY=sk_test_123
 fi
 export STRIPE_WEBHOOK_SECRET=${STRIPE_WEBHOOK_SECRET:-whsec_local_dev}
+# A package plan to try PurchasePackage with.
+export PACKAGE_PLANS=${PACKAGE_PLANS:-'{"partner-pro": {"price": 10000, "credit": 15000}}'}
 
 # Console tokens: a local issuer whose keys the server itself serves, unless
 # a real issuer is configured.
