@@ -7,27 +7,14 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
-	"example.com/billing/shared/customer"
 	"example.com/billing/shared/platform"
 )
 
-var customerService = sync.OnceValues(func() (*customer.Service, error) {
-	fs, err := platform.Firestore()
-	if err != nil {
-		return nil, err
-	}
-	stripe, err := platform.Stripe()
-	if err != nil {
-		return nil, err
-	}
-	return customer.New(fs, stripe), nil
-})
-
-// server serves the console; events serves the Pub/Sub trigger, which needs
-// no auth configuration.
+// server serves the console; eventServer serves the Pub/Sub trigger, which
+// needs no auth configuration.
 var (
 	server = sync.OnceValues(func() (*Server, error) {
-		c, err := customerService()
+		c, err := platform.Customers()
 		if err != nil {
 			return nil, err
 		}
@@ -38,7 +25,7 @@ var (
 		return NewServer(v, c), nil
 	})
 	eventServer = sync.OnceValues(func() (*Server, error) {
-		c, err := customerService()
+		c, err := platform.Customers()
 		if err != nil {
 			return nil, err
 		}

@@ -5,64 +5,57 @@ import (
 	"net/http"
 	"sync"
 
-	"example.com/billing/shared/checkout"
 	"example.com/billing/shared/config"
-	"example.com/billing/shared/customer"
-	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/platform"
 )
 
-// server is built on the first request, not at start-up.
-var server = sync.OnceValues(func() (http.Handler, error) {
-	var defaults config.AddFunds
-	if err := config.Load(context.Background(), &defaults); err != nil {
-		return nil, err
-	}
-	if err := defaults.Settings().Validate(); err != nil {
-		return nil, err
-	}
-	fs, err := platform.Firestore()
-	if err != nil {
-		return nil, err
-	}
-	verifier, err := platform.Verifier()
-	if err != nil {
-		return nil, err
-	}
-	stripe, err := platform.Stripe()
-	if err != nil {
-		return nil, err
-	}
-	return NewServer(
-		verifier,
-		config.NewSettingsStore(fs, defaults.Settings(), config.SettingsTTL),
-		checkout.New(customer.New(fs, stripe), stripe, ledger.New(fs)),
-	), nil
-})
-
-var purchaseServer = sync.OnceValues(func() (http.Handler, error) {
-	var cfg config.Purchase
-	if err := config.Load(context.Background(), &cfg); err != nil {
-		return nil, err
-	}
-	if err := cfg.Packages.Validate(); err != nil {
-		return nil, err
-	}
-	fs, err := platform.Firestore()
-	if err != nil {
-		return nil, err
-	}
-	verifier, err := platform.Verifier()
-	if err != nil {
-		return nil, err
-	}
-	stripe, err := platform.Stripe()
-	if err != nil {
-		return nil, err
-	}
-	customers := customer.New(fs, stripe)
-	return NewPurchaseServer(verifier, cfg.Packages, customers, checkout.New(customers, stripe, ledger.New(fs))), nil
-})
+// The servers are built on the first request, not at start-up.
+var (
+	server = sync.OnceValues(func() (http.Handler, error) {
+		var defaults config.AddFunds
+		if err := config.Load(context.Background(), &defaults); err != nil {
+			return nil, err
+		}
+		if err := defaults.Settings().Validate(); err != nil {
+			return nil, err
+		}
+		fs, err := platform.Firestore()
+		if err != nil {
+			return nil, err
+		}
+		verifier, err := platform.Verifier()
+		if err != nil {
+			return nil, err
+		}
+		c, err := platform.Checkout()
+		if err != nil {
+			return nil, err
+		}
+		return NewServer(verifier, config.NewSettingsStore(fs, defaults.Settings(), config.SettingsTTL), c), nil
+	})
+	purchaseServer = sync.OnceValues(func() (http.Handler, error) {
+		var cfg config.Purchase
+		if err := config.Load(context.Background(), &cfg); err != nil {
+			return nil, err
+		}
+		if err := cfg.Packages.Validate(); err != nil {
+			return nil, err
+		}
+		verifier, err := platform.Verifier()
+		if err != nil {
+			return nil, err
+		}
+		customers, err := platform.Customers()
+		if err != nil {
+			return nil, err
+		}
+		c, err := platform.Checkout()
+		if err != nil {
+			return nil, err
+		}
+		return NewPurchaseServer(verifier, cfg.Packages, customers, c), nil
+	})
+)
 
 // Handle is the AddFunds entry point.
 func Handle(w http.ResponseWriter, r *http.Request) {

@@ -132,7 +132,7 @@ func toHTTP(err error) error {
 }
 
 var server = sync.OnceValues(func() (http.Handler, error) {
-	fs, err := platform.Firestore()
+	l, err := platform.Ledger()
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +140,7 @@ var server = sync.OnceValues(func() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewServer(verifier, ledger.New(fs)), nil
+	return NewServer(verifier, l), nil
 })
 
 // Handle is the Balance entry point.

@@ -46,15 +46,11 @@ var handler = sync.OnceValues(func() (platform.EventHandler, error) {
 	if err := config.Load(context.Background(), &cfg); err != nil {
 		return nil, err
 	}
-	fs, err := platform.Firestore()
+	customers, err := platform.Customers()
 	if err != nil {
 		return nil, err
 	}
-	stripe, err := platform.Stripe()
-	if err != nil {
-		return nil, err
-	}
-	return Sweep(customer.New(fs, stripe), max(cfg.BatchSize, 1)), nil
+	return Sweep(customers, max(cfg.BatchSize, 1)), nil
 })
 
 // Handle is the RepairCustomers entry point.

@@ -158,11 +158,11 @@ var server = sync.OnceValues(func() (http.Handler, error) {
 	if err := cfg.ValidateWebhook(); err != nil {
 		return nil, err
 	}
-	fs, err := platform.Firestore()
+	l, err := platform.Ledger()
 	if err != nil {
 		return nil, err
 	}
-	return NewServer(cfg.Secrets(), ledger.New(fs)), nil
+	return NewServer(cfg.Secrets(), l), nil
 })
 
 // Handle is the StripeWebhook entry point.

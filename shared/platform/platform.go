@@ -1,7 +1,8 @@
-// Package platform builds the process-wide clients (Firestore, Stripe, the
-// token verifier) once, lazily, on the first request that needs them: a cold
-// start does no network I/O, and when one process serves every function
-// locally they all share one set of clients.
+// Package platform is the composition root: it builds the process-wide
+// clients (Firestore, Stripe, the token verifier) and the services on them
+// (ledger, customers, checkout) once, lazily, on the first request that
+// needs them. A cold start does no network I/O, and when one process serves
+// every function locally they all share one set.
 package platform
 
 import (
@@ -14,8 +15,11 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"example.com/billing/shared/auth"
+	"example.com/billing/shared/checkout"
 	"example.com/billing/shared/config"
+	"example.com/billing/shared/customer"
 	"example.com/billing/shared/httpx"
+	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/logging"
 	"example.com/billing/shared/payments"
 )
@@ -59,6 +63,45 @@ var Stripe = sync.OnceValues(func() (*payments.Client, error) {
 		return nil, err
 	}
 	return payments.New(cfg, nil), nil
+})
+
+// Ledger returns the process's ledger.
+var Ledger = sync.OnceValues(func() (*ledger.Ledger, error) {
+	fs, err := Firestore()
+	if err != nil {
+		return nil, err
+	}
+	return ledger.New(fs), nil
+})
+
+// Customers returns the process's customer service.
+var Customers = sync.OnceValues(func() (*customer.Service, error) {
+	fs, err := Firestore()
+	if err != nil {
+		return nil, err
+	}
+	stripe, err := Stripe()
+	if err != nil {
+		return nil, err
+	}
+	return customer.New(fs, stripe), nil
+})
+
+// Checkout returns the process's payment-start service.
+var Checkout = sync.OnceValues(func() (*checkout.Service, error) {
+	customers, err := Customers()
+	if err != nil {
+		return nil, err
+	}
+	stripe, err := Stripe()
+	if err != nil {
+		return nil, err
+	}
+	l, err := Ledger()
+	if err != nil {
+		return nil, err
+	}
+	return checkout.New(customers, stripe, l), nil
 })
 
 // Verifier returns the process's console-token verifier.
