@@ -90,6 +90,18 @@ func (s *Server) createCustomer(c *call) (any, *apiError) {
 	if e := validateEmail(c); e != nil {
 		return nil, e
 	}
+	// payment_method attaches a card to the new customer, which is what
+	// lets invoice_settings[default_payment_method] name it.
+	var pm *paymentMethod
+	if id, _ := formNullable(c.form, "payment_method"); id != nil {
+		var e *apiError
+		if pm, e = s.lookupPaymentMethod(*id, http.StatusBadRequest, "payment_method"); e != nil {
+			return nil, e
+		}
+		if pm.Customer != nil {
+			return nil, refused("payment_method", "The payment method you provided has already been attached to a customer.")
+		}
+	}
 	cu := &customer{
 		ID:                  newID("cus_", 14),
 		Object:              "customer",
@@ -100,9 +112,19 @@ func (s *Server) createCustomer(c *call) (any, *apiError) {
 		PreferredLocales:    []string{},
 		TaxExempt:           "none",
 	}
+	defaultPM, setDefault, e := s.readDefaultPaymentMethod(cu, c, pm)
+	if e != nil {
+		return nil, e
+	}
 	applyCustomerParams(cu, c)
+	if setDefault {
+		cu.InvoiceSettings.DefaultPaymentMethod = defaultPM
+	}
 	s.customers.add(cu.ID, cu)
 	s.recordEvent("customer.created", cu.ID, cu, nil, c)
+	if pm != nil {
+		s.attach(c, pm, cu.ID)
+	}
 	return s.renderCustomer(cu, formList(c.form, "expand"))
 }
 
@@ -122,9 +144,15 @@ func (s *Server) updateCustomer(c *call) (any, *apiError) {
 	if e := validateEmail(c); e != nil {
 		return nil, e
 	}
-	before := *cu
-	before.Metadata = maps.Clone(cu.Metadata)
+	defaultPM, setDefault, e := s.readDefaultPaymentMethod(cu, c, nil)
+	if e != nil {
+		return nil, e
+	}
+	before := cu.snapshot()
 	applyCustomerParams(cu, c)
+	if setDefault {
+		cu.InvoiceSettings.DefaultPaymentMethod = defaultPM
+	}
 	if prev := previousAttributes(before, cu); len(prev) > 0 {
 		s.recordEvent("customer.updated", cu.ID, cu, prev, c)
 	}
@@ -169,6 +197,30 @@ func (s *Server) searchCustomers(c *call) (any, *apiError) {
 		return nil, e
 	}
 	return search(c, s.customers, func(cu *customer) bool { return !cu.Deleted && match(cu) }, s.renderCustomer)
+}
+
+// snapshot copies cu deeply enough to diff it after a change.
+func (cu *customer) snapshot() customer {
+	before := *cu
+	before.Metadata = maps.Clone(cu.Metadata)
+	return before
+}
+
+// readDefaultPaymentMethod reads invoice_settings[default_payment_method],
+// which must name a payment method attached to cu (or attaching, about to
+// be); an empty value unsets it.
+func (s *Server) readDefaultPaymentMethod(cu *customer, c *call, attaching *paymentMethod) (id *string, set bool, e *apiError) {
+	const param = "invoice_settings[default_payment_method]"
+	id, set = formNullable(c.form, param)
+	if id == nil {
+		return nil, set, nil
+	}
+	pm, ok := s.paymentMethods.get(*id)
+	if (ok && deref(pm.Customer) == cu.ID) || (attaching != nil && attaching.ID == *id) {
+		return id, true, nil
+	}
+	e = refused(param, "The customer does not have a payment method with the ID "+*id+". The payment method must be attached to the customer.")
+	return nil, true, e.coded("resource_missing")
 }
 
 // liveCustomer finds a customer that exists and is not deleted; Stripe

@@ -53,6 +53,13 @@ func invalidRequest(param, msg string) *apiError {
 	return &apiError{status: http.StatusBadRequest, Type: typeInvalidRequest, Message: msg, Param: param, unsaved: true}
 }
 
+// refused is a 400 for a valid request that the object's current state
+// does not allow. Unlike invalidRequest it is raised while the endpoint
+// executes, so Stripe keeps it as the key's result and a retry replays it.
+func refused(param, msg string) *apiError {
+	return &apiError{status: http.StatusBadRequest, Type: typeInvalidRequest, Message: msg, Param: param}
+}
+
 func missingParam(param string) *apiError {
 	return invalidRequest(param, "Missing required param: "+param+".").coded("parameter_missing")
 }

@@ -63,11 +63,20 @@ func TestRecordedEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	paidPI, _ := srv.PaymentIntent(paid.ID)
+	pendingPI, _ := srv.PaymentIntent(pending.ID)
+	var declinedCharge string
+	for _, ch := range srv.Charges() {
+		if ch.Status == "failed" {
+			declinedCharge = ch.ID
+		}
+	}
+
 	// seen is what each event says about its object and its cause.
 	type seen struct {
 		Type     string
 		ObjectID string
-		Status   string // PaymentIntent status in data.object
+		Status   string // PaymentIntent or charge status in data.object
 		FromAPI  bool   // request.id set
 		Key      string // request.idempotency_key
 	}
@@ -75,10 +84,13 @@ func TestRecordedEvents(t *testing.T) {
 		{"customer.created", cus.ID, "", true, "create-customer"},
 		{"customer.updated", cus.ID, "", true, ""},
 		{"payment_intent.created", paid.ID, "requires_confirmation", true, "create-pi"},
+		{"charge.succeeded", paidPI.LatestCharge.ID, "succeeded", true, ""},
 		{"payment_intent.succeeded", paid.ID, "succeeded", true, ""},
 		{"payment_intent.created", pending.ID, "requires_payment_method", true, ""},
+		{"charge.failed", declinedCharge, "failed", true, ""},
 		{"payment_intent.payment_failed", pending.ID, "requires_payment_method", true, ""},
 		{"payment_intent.requires_action", pending.ID, "requires_action", true, ""},
+		{"charge.succeeded", pendingPI.LatestCharge.ID, "succeeded", false, ""},
 		{"payment_intent.succeeded", pending.ID, "succeeded", false, ""},
 		{"payment_intent.created", canceled.ID, "requires_payment_method", true, ""},
 		{"payment_intent.canceled", canceled.ID, "canceled", true, ""},
@@ -95,12 +107,19 @@ func TestRecordedEvents(t *testing.T) {
 			t.Errorf("event envelope = %+v", ev)
 		}
 		s := seen{Type: e.Type, ObjectID: objectIDOf(t, ev), FromAPI: ev.Request.ID != "", Key: ev.Request.IdempotencyKey}
-		if ev.Data.Object["object"] == "payment_intent" {
+		switch ev.Data.Object["object"] {
+		case "payment_intent":
 			var pi stripe.PaymentIntent
 			if err := json.Unmarshal(ev.Data.Raw, &pi); err != nil {
 				t.Fatal(err)
 			}
 			s.Status = string(pi.Status)
+		case "charge":
+			var ch stripe.Charge
+			if err := json.Unmarshal(ev.Data.Raw, &ch); err != nil {
+				t.Fatal(err)
+			}
+			s.Status = string(ch.Status)
 		}
 		// stripe-go sends generated keys on every POST; only compare the
 		// ones the flow chose.

@@ -95,13 +95,16 @@ func TestIdempotency(t *testing.T) {
 			first: payment(1000, "pm_card_chargeDeclined"), second: payment(1000, "pm_card_chargeDeclined"),
 			wantFirstErr: &apiErr{Status: 402, Type: stripe.ErrorTypeCard, Code: "card_declined", DeclineCode: "generic_decline", Msg: "Your card was declined."},
 			wantErr:      &apiErr{Status: 402, Type: stripe.ErrorTypeCard, Code: "card_declined", DeclineCode: "generic_decline", Msg: "Your card was declined."},
-			wantSameID:   true, wantReplayed: true, wantObjects: 1, wantEvents: 2,
+			// payment_intent.created, charge.failed and payment_intent.payment_failed,
+			// once.
+			wantSameID: true, wantReplayed: true, wantObjects: 1, wantEvents: 3,
 		},
 		{
 			name:  "a parameter error is not stored",
 			first: payment(10, "pm_card_visa"), second: payment(1000, "pm_card_visa"),
 			wantFirstErr: &apiErr{Status: 400, Type: stripe.ErrorTypeInvalidRequest, Code: "amount_too_small", Param: "amount"},
-			wantObjects:  1, wantEvents: 2,
+			// payment_intent.created, charge.succeeded, payment_intent.succeeded.
+			wantObjects: 1, wantEvents: 3,
 		},
 		{
 			name:   "an injected 500 is not stored",

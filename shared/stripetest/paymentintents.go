@@ -202,10 +202,14 @@ func (s *Server) openPaymentIntent(id string) (*paymentIntent, error) {
 // confirmParams are the parameters of a confirmation, sent either to
 // /confirm or to the create call with confirm=true.
 type confirmParams struct {
-	paymentMethod *string
-	offSession    bool
-	returnURL     *string
+	paymentMethod    *string
+	offSession       bool
+	returnURL        *string
+	setupFutureUsage *string
+	setSFU           bool
 }
+
+var setupFutureUsages = []string{"off_session", "on_session"}
 
 // readConfirmParams validates the confirmation parameters before anything
 // changes.
@@ -216,6 +220,10 @@ func readConfirmParams(c *call) (confirmParams, *apiError) {
 		return p, e
 	}
 	p.returnURL, _ = formNullable(c.form, "return_url")
+	p.setupFutureUsage, p.setSFU = formNullable(c.form, "setup_future_usage")
+	if p.setupFutureUsage != nil && !slices.Contains(setupFutureUsages, *p.setupFutureUsage) {
+		return p, invalidRequest("setup_future_usage", "Invalid setup_future_usage: must be one of off_session or on_session")
+	}
 	p.paymentMethod, _ = formNullable(c.form, "payment_method")
 	if p.paymentMethod != nil && !strings.HasPrefix(*p.paymentMethod, "pm_") {
 		e := &apiError{status: http.StatusBadRequest, Type: typeInvalidRequest, Param: "payment_method",
@@ -284,7 +292,7 @@ func (s *Server) createPaymentIntent(c *call) (any, *apiError) {
 	pi.ClientSecret = pi.ID + "_secret_" + newID("", 25)
 	pi.Description, _ = formNullable(c.form, "description")
 	pi.ReceiptEmail, _ = formNullable(c.form, "receipt_email")
-	pi.SetupFutureUsage, _ = formNullable(c.form, "setup_future_usage")
+	pi.SetupFutureUsage = p.setupFutureUsage
 	if pi.PaymentMethod != nil {
 		pi.Status = statusRequiresConfirmation
 	}
@@ -354,6 +362,9 @@ func (s *Server) confirmPaymentIntent(c *call) (any, *apiError) {
 	if p.paymentMethod != nil {
 		pi.PaymentMethod = p.paymentMethod
 	}
+	if p.setSFU {
+		pi.SetupFutureUsage = p.setupFutureUsage
+	}
 	if e := s.confirm(c, pi, p.offSession); e != nil {
 		return nil, e
 	}
@@ -410,6 +421,7 @@ func (s *Server) confirm(c *call, pi *paymentIntent, offSession bool) *apiError 
 		pi.NextAction = &nextAction{Type: "use_stripe_sdk", UseStripeSDK: &struct{}{}}
 		pi.LastPaymentError = nil
 		s.recordEvent("payment_intent.requires_action", pi.ID, pi, nil, c)
+		s.invoicePaymentAttempted(c, pi)
 		return nil
 	default:
 		s.succeed(c, pi)
@@ -417,14 +429,35 @@ func (s *Server) confirm(c *call, pi *paymentIntent, offSession bool) *apiError 
 	}
 }
 
+// succeed completes pi's payment attempt: its charge succeeds, a payment
+// method meant for future use is saved to the customer, and the invoice pi
+// pays, if any, is paid.
 func (s *Server) succeed(c *call, pi *paymentIntent) {
-	charge := newID("ch_", 24)
+	charge := s.chargeSucceeded(c, pi)
 	pi.Status = statusSucceeded
 	pi.AmountReceived = pi.Amount
-	pi.LatestCharge = &charge
+	pi.LatestCharge = &charge.ID
 	pi.LastPaymentError = nil
 	pi.NextAction = nil
+	s.saveForFutureUsage(c, pi)
 	s.recordEvent("payment_intent.succeeded", pi.ID, pi, nil, c)
+	s.invoicePaymentAttempted(c, pi)
+}
+
+// saveForFutureUsage attaches the payment method of a succeeded pi with
+// setup_future_usage to pi's customer, as Stripe does. Stripe's test
+// payment methods keep their id in the double, so one already attached to
+// another customer stays there rather than failing the payment.
+func (s *Server) saveForFutureUsage(c *call, pi *paymentIntent) {
+	if pi.SetupFutureUsage == nil || pi.Customer == nil || pi.PaymentMethod == nil {
+		return
+	}
+	if cu, ok := s.customers.get(*pi.Customer); !ok || cu.Deleted {
+		return
+	}
+	if pm := s.paymentMethodFor(*pi.PaymentMethod); pm.Customer == nil {
+		s.attach(c, pm, *pi.Customer)
+	}
 }
 
 // decline fails pi's attempt as Stripe does: the failed charge becomes
@@ -447,6 +480,7 @@ func (s *Server) decline(c *call, pi *paymentIntent, declineCode string) *apiErr
 	if pi.PaymentMethod != nil {
 		e.PaymentMethod = map[string]string{"id": *pi.PaymentMethod, "object": "payment_method", "type": "card"}
 	}
+	s.chargeFailed(c, pi, charge, e)
 	lastError := *e
 	pi.Status = statusRequiresPaymentMethod
 	pi.LastPaymentError = &lastError
@@ -454,6 +488,7 @@ func (s *Server) decline(c *call, pi *paymentIntent, declineCode string) *apiErr
 	pi.PaymentMethod = nil
 	pi.NextAction = nil
 	s.recordEvent("payment_intent.payment_failed", pi.ID, pi, nil, c)
+	s.invoicePaymentAttempted(c, pi)
 	e.PaymentIntent = json.RawMessage(mustJSON(pi))
 	return e
 }
@@ -466,6 +501,11 @@ func (s *Server) cancelPaymentIntent(c *call) (any, *apiError) {
 	reason, _ := formNullable(c.form, "cancellation_reason")
 	if reason != nil && !slices.Contains(cancellationReasons, *reason) {
 		return nil, invalidRequest("cancellation_reason", "Invalid cancellation_reason: must be one of "+strings.Join(cancellationReasons, ", "))
+	}
+	if pi.Invoice != nil && pi.Status != statusSucceeded && pi.Status != statusCanceled {
+		e := &apiError{status: http.StatusBadRequest, Type: typeInvalidRequest, PaymentIntent: json.RawMessage(mustJSON(pi)),
+			Message: "You cannot cancel this PaymentIntent because it was created by invoice " + *pi.Invoice + ". Void the invoice instead."}
+		return nil, e.coded("payment_intent_unexpected_state")
 	}
 	if pi.Status == statusSucceeded || pi.Status == statusCanceled {
 		e := &apiError{status: http.StatusBadRequest, Type: typeInvalidRequest, PaymentIntent: json.RawMessage(mustJSON(pi)),
@@ -493,15 +533,27 @@ func (s *Server) listPaymentIntents(c *call) (any, *apiError) {
 	}, s.renderPaymentIntent)
 }
 
-// renderPaymentIntent answers with a PaymentIntent, expanding customer on
-// request (the only reference the double stores objects for).
+// renderPaymentIntent answers with a PaymentIntent, expanding the
+// references the double stores objects for on request.
 func (s *Server) renderPaymentIntent(pi *paymentIntent, paths []string) (any, *apiError) {
 	return expand(pi, paths, expanders{
-		"customer": func(id string) any {
-			if cu, ok := s.customers.get(id); ok {
-				return customerView(cu)
-			}
-			return id
-		},
+		"customer":       s.expandCustomer,
+		"invoice":        s.expandInvoice,
+		"latest_charge":  s.expandCharge,
+		"payment_method": s.expandPaymentMethod,
 	})
+}
+
+func (s *Server) expandPaymentIntent(id string) any {
+	if pi, ok := s.paymentIntents.get(id); ok {
+		return pi
+	}
+	return id
+}
+
+func (s *Server) expandPaymentMethod(id string) any {
+	if !strings.HasPrefix(id, "pm_") {
+		return id
+	}
+	return s.paymentMethodFor(id)
 }

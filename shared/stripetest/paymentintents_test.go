@@ -578,8 +578,8 @@ func TestPaymentIntentExpand(t *testing.T) {
 	}{
 		{name: "unexpanded customer is an id"},
 		{name: "customer", expand: []string{"customer"}, wantEmail: "a@example.com"},
-		{name: "unsupported path", expand: []string{"latest_charge"},
-			wantErr: &apiErr{Status: 400, Type: stripe.ErrorTypeInvalidRequest, Param: "expand", Msg: "This property cannot be expanded (latest_charge)."}},
+		{name: "unsupported path", expand: []string{"review"},
+			wantErr: &apiErr{Status: 400, Type: stripe.ErrorTypeInvalidRequest, Param: "expand", Msg: "This property cannot be expanded (review)."}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,6 +5,10 @@
 // canned fixtures, the double keeps the objects it creates, so a test can run
 // a whole billing flow against it: create a customer, charge it, see the
 // payment fail or succeed, and receive the events Stripe would have sent.
+// It models customers, PaymentIntents with the charges they make and the
+// refunds of those, card payment methods attached to customers, and one-off
+// invoices built from invoice items, collected through their own
+// PaymentIntent as Stripe does.
 // It honours idempotency keys, list and search filters and pagination, and
 // answers with the same HTTP statuses, error bodies and object shapes as
 // Stripe at API version 2023-10-16 (the version stripe-go v76 pins).
@@ -64,6 +68,11 @@ type Server struct {
 
 	customers      *store[customer]
 	paymentIntents *store[paymentIntent]
+	paymentMethods *store[paymentMethod]
+	charges        *store[charge]
+	refunds        *store[refund]
+	invoices       *store[invoice]
+	invoiceItems   *store[invoiceItem]
 }
 
 // Request is one HTTP request the double received, as [Server.Requests]
@@ -93,8 +102,14 @@ func New(t testing.TB) *Server {
 		idempotent:     map[idempotencyScope]*idempotentResult{},
 		customers:      newStore[customer]("customer"),
 		paymentIntents: newStore[paymentIntent]("PaymentIntent"),
+		paymentMethods: newStore[paymentMethod]("PaymentMethod"),
+		charges:        newStore[charge]("charge"),
+		refunds:        newStore[refund]("refund"),
+		invoices:       newStore[invoice]("invoice"),
+		invoiceItems:   newStore[invoiceItem]("invoiceitem"),
 	}
-	s.routes = slices.Concat(s.customerRoutes(), s.paymentIntentRoutes())
+	s.routes = slices.Concat(s.customerRoutes(), s.paymentIntentRoutes(), s.paymentMethodRoutes(),
+		s.chargeRoutes(), s.refundRoutes(), s.invoiceRoutes(), s.invoiceItemRoutes())
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	t.Cleanup(s.srv.Close)
 	return s
