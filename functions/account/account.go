@@ -8,7 +8,6 @@ package account
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -121,16 +120,8 @@ func (s *Server) handleSetup(w http.ResponseWriter, r *http.Request) (setupRespo
 	if err != nil {
 		return setupResponse{}, err
 	}
-	// No fields are defined; an empty body or an empty object is accepted.
-	body, err := httpx.ReadBody(w, r, httpx.MaxBodyBytes)
-	if err != nil {
+	if err := httpx.EmptyBody(w, r); err != nil {
 		return setupResponse{}, err
-	}
-	if len(body) > 0 {
-		var fields map[string]json.RawMessage
-		if json.Unmarshal(body, &fields) != nil || len(fields) > 0 {
-			return setupResponse{}, httpx.Errorf(http.StatusBadRequest, "invalid_request", "AccountSetup takes no fields; send an empty body or {}.")
-		}
 	}
 	ctx := logging.WithLogger(r.Context(), logging.FromContext(r.Context()).With("user_id", user.ID))
 	acct, err := s.customers.Ensure(ctx, user.ID, user.Email)

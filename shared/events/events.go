@@ -15,7 +15,12 @@ type Topic struct {
 // are added.
 var Topics = []Topic{
 	{Name: "user-activated", Subscriber: "OnUserActivated"},
-	{Name: "usage-reported"},
+	{Name: "usage-reported", Subscriber: "OnUsageReported"},
+	// Published by the functions, for the satellite.
+	{Name: "account-deletion-requested"},
+	{Name: "account-deleted"},
+	{Name: "account-deletion-canceled"},
 	// Published by Cloud Scheduler (every 15 minutes in production).
 	{Name: "repair-customers", Subscriber: "RepairCustomers"},
+	{Name: "deletion-sweep", Subscriber: "DeletionSweep"},
 }

@@ -155,3 +155,17 @@ func Method(r *http.Request, allowed ...string) error {
 	}
 	return ErrMethodNotAllowed
 }
+
+// EmptyBody accepts a request body that is empty or an empty JSON object,
+// for endpoints that take no fields.
+func EmptyBody(w http.ResponseWriter, r *http.Request) error {
+	body, err := ReadBody(w, r, MaxBodyBytes)
+	if err != nil || len(bytes.TrimSpace(body)) == 0 {
+		return err
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) != nil || len(fields) > 0 {
+		return Errorf(http.StatusBadRequest, "invalid_request", "This endpoint takes no fields; send an empty body or {}.")
+	}
+	return nil
+}

@@ -45,6 +45,10 @@ const EventRetention = 30 * 24 * time.Hour
 const (
 	TypeCardTopUp       = "card_topup"
 	TypePackagePurchase = "package_purchase"
+	// Debits, recorded with negative amounts.
+	TypeUsageCharge      = "usage_charge"      // the balance paying for usage
+	TypeRefund           = "refund"            // balance returned to the card it came from
+	TypeBalanceForfeited = "balance_forfeited" // what could not be refunded when an account closed
 )
 
 // Transaction statuses.
@@ -53,6 +57,7 @@ const (
 	StatusSucceeded = "succeeded"
 	StatusFailed    = "failed"
 	StatusCanceled  = "canceled"
+	StatusRefunded  = "refunded" // a top-up whose whole amount went back to the card
 )
 
 // Errors callers act on.

@@ -27,6 +27,12 @@ type Transaction struct {
 	// PaymentMethodID is the saved card the request named, kept so a replay
 	// of the same idempotency key with another card is recognised.
 	PaymentMethodID string `firestore:"paymentMethodId,omitempty"`
+	// RefundedAmount is how much of a credited top-up went back to the card.
+	RefundedAmount int64 `firestore:"refundedAmount,omitempty"`
+	// SourceTransactionID is, on a refund, the top-up it returns money from;
+	// RefundID the Stripe refund once made.
+	SourceTransactionID string `firestore:"sourceTransactionId,omitempty"`
+	RefundID            string `firestore:"refundId,omitempty"`
 	// Credited guards the balance: a transaction adds to it at most once,
 	// whichever event or job reports the payment, and whatever its status
 	// becomes later.

@@ -109,3 +109,43 @@ func TestErrorsAreClassified(t *testing.T) {
 		})
 	}
 }
+
+func TestBillingRequestShapesAgainstStripeMock(t *testing.T) {
+	t.Parallel()
+	c := stripeMock(t)
+	ctx := context.Background()
+	if _, err := c.UnpaidInvoices(ctx, "cus_1"); err != nil {
+		t.Errorf("list unpaid invoices: %v", err)
+	}
+	if _, _, err := c.PendingInvoiceItems(ctx, "cus_1"); err != nil {
+		t.Errorf("list pending invoice items: %v", err)
+	}
+	if _, err := c.FindInvoice(ctx, "cus_1", "deletion", "final-invoice-u1-1"); err != nil && !errors.Is(err, payments.ErrNotFound) {
+		t.Errorf("search invoices: %v", err)
+	}
+	inv, err := c.CreateInvoice(ctx, payments.NewInvoice{CustomerID: "cus_1", DaysUntilDue: 30, Description: "Final invoice",
+		Metadata: map[string]string{"user_id": "u1", "kind": "final_invoice"}}, "final-invoice-u1-1")
+	if err != nil {
+		t.Fatalf("create invoice: %v", err)
+	}
+	for _, item := range []payments.NewInvoiceItem{
+		{CustomerID: "cus_1", InvoiceID: inv.ID, Amount: 400, Currency: "usd", Description: "Storage", Metadata: map[string]string{"user_id": "u1"}},
+		{CustomerID: "cus_1", InvoiceID: inv.ID, Amount: -500, Currency: "usd", Description: "Prepaid balance applied"},
+	} {
+		if err := c.AddInvoiceItem(ctx, item, "item-"+item.Description); err != nil {
+			t.Errorf("create invoice item %q: %v", item.Description, err)
+		}
+	}
+	if _, err := c.GetInvoice(ctx, inv.ID); err != nil {
+		t.Errorf("retrieve invoice: %v", err)
+	}
+	if _, err := c.FinalizeAndSendInvoice(ctx, inv.ID); err != nil {
+		t.Errorf("finalize and send invoice: %v", err)
+	}
+	if _, err := c.RefundPayment(ctx, "pi_1", 441, map[string]string{"user_id": "u1"}, "refund:u1:del_1_refund_0"); err != nil {
+		t.Errorf("create refund: %v", err)
+	}
+	if _, err := c.DetachCards(ctx, "cus_1"); err != nil {
+		t.Errorf("detach cards: %v", err)
+	}
+}
