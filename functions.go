@@ -9,7 +9,9 @@ import (
 	"example.com/billing/functions/account"
 	"example.com/billing/functions/addfunds"
 	"example.com/billing/functions/balance"
+	"example.com/billing/functions/deletion"
 	"example.com/billing/functions/repair"
+	"example.com/billing/functions/usage"
 	"example.com/billing/functions/webhook"
 )
 
@@ -19,7 +21,12 @@ func init() {
 	functions.HTTP("Balance", balance.Handle)
 	functions.HTTP("Account", account.HandleAccount)
 	functions.HTTP("AccountSetup", account.HandleSetup)
+	functions.HTTP("DeletionCheck", deletion.HandleCheck)
+	functions.HTTP("RequestDeletion", deletion.HandleRequest)
+	functions.HTTP("CancelDeletion", deletion.HandleCancel)
 	functions.HTTP("StripeWebhook", webhook.Handle)
 	functions.CloudEvent("OnUserActivated", account.HandleUserActivated)
+	functions.CloudEvent("OnUsageReported", usage.Handle)
 	functions.CloudEvent("RepairCustomers", repair.Handle)
+	functions.CloudEvent("DeletionSweep", deletion.HandleSweep)
 }

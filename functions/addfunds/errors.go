@@ -22,6 +22,7 @@ var (
 	errBadKey            = httpx.Errorf(http.StatusBadRequest, "invalid_request", "The Idempotency-Key header must be 1 to 255 printable characters.")
 	errUnavailable       = httpx.Errorf(http.StatusServiceUnavailable, "payment_provider_unavailable", "The payment provider cannot be reached right now; nothing was charged. Please try again in a minute.")
 	errRejected          = httpx.Errorf(http.StatusBadGateway, "payment_provider_unavailable", "The payment provider refused the request; nothing was charged. Please try again later or contact support.")
+	errAccountClosing    = httpx.Errorf(http.StatusConflict, "account_pending_deletion", "This account is being deleted; no new payments can be made. Cancel the deletion first to add funds.")
 	errStorage           = httpx.Errorf(http.StatusServiceUnavailable, "temporarily_unavailable", "We could not record the payment right now; nothing was charged. Please try again in a minute.")
 )
 
@@ -45,6 +46,8 @@ func ToHTTP(err error) error {
 		return err
 	case errors.Is(err, checkout.ErrBadIdempotencyKey):
 		return errBadKey.WithCause(err)
+	case errors.Is(err, checkout.ErrAccountClosing):
+		return errAccountClosing.WithCause(err)
 	case errors.Is(err, ledger.ErrConflict):
 		return errKeyReused.WithCause(err)
 	case errors.Is(err, payments.ErrCardDeclined) && errors.As(err, &pe):

@@ -27,20 +27,27 @@ import (
 // the console's 64 KiB limit when they carry invoices with many lines.
 const maxEventBytes = 1 << 20
 
-type events interface {
-	Process(ctx context.Context, ev ledger.Event, effect ledger.Effect) (ledger.Outcome, error)
-	SettleTopUp(p ledger.Payment) ledger.Effect
-}
+type (
+	events interface {
+		Process(ctx context.Context, ev ledger.Event, effect ledger.Effect) (ledger.Outcome, error)
+		SettleTopUp(p ledger.Payment) ledger.Effect
+	}
+	deletions interface {
+		InvoicePaid(inv payments.Invoice) ledger.Effect
+		Advance(ctx context.Context, userID string) error
+	}
+)
 
 // Server handles Stripe's webhook deliveries.
 type Server struct {
-	secrets []string
-	ledger  events
+	secrets   []string
+	ledger    events
+	deletions deletions
 }
 
 // NewServer wires a Server that accepts events signed with any of secrets.
-func NewServer(secrets []string, l events) *Server {
-	return &Server{secrets: secrets, ledger: l}
+func NewServer(secrets []string, l events, d deletions) *Server {
+	return &Server{secrets: secrets, ledger: l, deletions: d}
 }
 
 var (
@@ -103,6 +110,15 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) (ledger.O
 	} else {
 		logger.InfoContext(ctx, "stripe event processed", attrs...)
 	}
+	// A paid final invoice has work outside Firestore (cards, the
+	// account-deleted event). It runs from the recorded state, also on a
+	// duplicate delivery (the first one may have died right after the
+	// commit); what fails here the deletion sweep finishes.
+	if ev.Type == stripe.EventTypeInvoicePaid && out.UserID != "" && (out.Result == ledger.ResultApplied || out.Result == ledger.ResultDuplicate) {
+		if err := s.deletions.Advance(ctx, out.UserID); err != nil {
+			logger.WarnContext(ctx, "deletion not completed yet; the sweep will finish it", "user_id", out.UserID, "error", err.Error())
+		}
+	}
 	return out, nil
 }
 
@@ -111,6 +127,12 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) (ledger.O
 func (s *Server) effectOf(ev stripe.Event) (ledger.Effect, string, error) {
 	var status string
 	switch ev.Type {
+	case stripe.EventTypeInvoicePaid:
+		var inv stripe.Invoice
+		if err := json.Unmarshal(ev.Data.Raw, &inv); err != nil || inv.ID == "" {
+			return nil, "", fmt.Errorf("%s: data.object is not an invoice: %v", ev.Type, err)
+		}
+		return s.deletions.InvoicePaid(payments.InvoiceFrom(&inv)), inv.ID, nil
 	case stripe.EventTypePaymentIntentSucceeded:
 		status = ledger.StatusSucceeded
 	case stripe.EventTypePaymentIntentPaymentFailed:
@@ -162,7 +184,11 @@ var server = sync.OnceValues(func() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewServer(cfg.Secrets(), l), nil
+	d, err := platform.Deletions()
+	if err != nil {
+		return nil, err
+	}
+	return NewServer(cfg.Secrets(), l, d), nil
 })
 
 // Handle is the StripeWebhook entry point.

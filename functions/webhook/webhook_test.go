@@ -35,7 +35,7 @@ func newStack(t *testing.T, secrets ...string) *stack {
 		Billing:  b,
 		addFunds: addfunds.NewServer(b.Verifier, b.Settings, b.Checkout),
 		balance:  balance.NewServer(b.Verifier, b.Ledger),
-		webhook:  webhook.NewServer(secrets, b.Ledger),
+		webhook:  webhook.NewServer(secrets, b.Ledger, nil), // no invoice events here
 	}
 }
 
@@ -282,7 +282,7 @@ func TestSecretRotation(t *testing.T) {
 func TestFirestoreDownIsTransient(t *testing.T) {
 	t.Parallel()
 	dead := ledger.New(testutil.UnreachableFirestore(t))
-	h := webhook.NewServer([]string{testutil.WebhookSecret}, dead)
+	h := webhook.NewServer([]string{testutil.WebhookSecret}, dead, nil)
 	payload := stripetest.NewEvent("evt_1", "payment_intent.succeeded", map[string]any{"id": "pi_1", "object": "payment_intent",
 		"metadata": map[string]string{"user_id": "u", "transaction_id": "tx"}}, time.Now())
 	req := testutil.WebhookRequest(payload, testutil.WebhookSecret)

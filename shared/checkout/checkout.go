@@ -21,6 +21,10 @@ import (
 	"example.com/billing/shared/payments"
 )
 
+// ErrAccountClosing: the account is being deleted (or is); billing has
+// stopped, so no payment may start.
+var ErrAccountClosing = errors.New("the account is being deleted")
+
 // ErrBadIdempotencyKey: a client key we cannot use.
 var ErrBadIdempotencyKey = errors.New("the Idempotency-Key header must be 1 to 255 printable characters")
 
@@ -108,6 +112,9 @@ func (s *Service) Start(ctx context.Context, p Payment) (Started, error) {
 	acct, err := s.customers.Ensure(ctx, p.UserID, p.Email)
 	if err != nil {
 		return Started{}, err
+	}
+	if acct.Status != "" {
+		return Started{}, fmt.Errorf("%w (%s)", ErrAccountClosing, acct.Status)
 	}
 	tx, err := s.ledger.BeginTopUp(ctx, topUp)
 	if err != nil {

@@ -56,13 +56,18 @@ func Backoff(n int64) time.Duration {
 
 // Account is the stored account of a user.
 type Account struct {
-	UserID          string     `firestore:"-"`
-	Email           string     `firestore:"email"`
-	CustomerID      string     `firestore:"customerId"`
-	PaymentsStatus  string     `firestore:"paymentsStatus"`
-	LastError       *LastError `firestore:"lastError,omitempty"`
-	Attempts        int64      `firestore:"attempts"`
-	RepairAt        *time.Time `firestore:"repairAt,omitempty"`
+	UserID         string     `firestore:"-"`
+	Email          string     `firestore:"email"`
+	CustomerID     string     `firestore:"customerId"`
+	PaymentsStatus string     `firestore:"paymentsStatus"`
+	LastError      *LastError `firestore:"lastError,omitempty"`
+	Attempts       int64      `firestore:"attempts"`
+	RepairAt       *time.Time `firestore:"repairAt,omitempty"`
+	// Status is empty for an open account; the deletion flow sets
+	// pending_deletion and deleted, and billedThrough, the end of the last
+	// period billed.
+	Status          string     `firestore:"status,omitempty"`
+	BilledThrough   *time.Time `firestore:"billedThrough,omitempty"`
 	Plan            string     `firestore:"plan,omitempty"`
 	PlanPurchasedAt *time.Time `firestore:"planPurchasedAt,omitempty"`
 	CreatedAt       time.Time  `firestore:"createdAt"`

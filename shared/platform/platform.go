@@ -12,16 +12,20 @@ import (
 	"sync"
 
 	"cloud.google.com/go/firestore"
+	"cloud.google.com/go/pubsub/v2"
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"example.com/billing/shared/auth"
 	"example.com/billing/shared/checkout"
 	"example.com/billing/shared/config"
 	"example.com/billing/shared/customer"
+	"example.com/billing/shared/deletion"
+	"example.com/billing/shared/events"
 	"example.com/billing/shared/httpx"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/logging"
 	"example.com/billing/shared/payments"
+	"example.com/billing/shared/usage"
 )
 
 // Google returns the environment's GCP settings.
@@ -102,6 +106,78 @@ var Checkout = sync.OnceValues(func() (*checkout.Service, error) {
 		return nil, err
 	}
 	return checkout.New(customers, stripe, l), nil
+})
+
+// Outbox returns the process's event outbox, publishing to Pub/Sub (the
+// emulator when PUBSUB_EMULATOR_HOST is set).
+var Outbox = sync.OnceValues(func() (*events.Outbox, error) {
+	g, err := Google()
+	if err != nil {
+		return nil, err
+	}
+	fs, err := Firestore()
+	if err != nil {
+		return nil, err
+	}
+	project := g.Project
+	if project == "" {
+		project = pubsub.DetectProjectID
+	}
+	client, err := pubsub.NewClient(context.Background(), project)
+	if err != nil {
+		return nil, fmt.Errorf("pubsub client: %w", err)
+	}
+	return events.NewOutbox(fs, events.NewPubSub(client)), nil
+})
+
+// Usage returns the process's usage-report store.
+var Usage = sync.OnceValues(func() (*usage.Store, error) {
+	fs, err := Firestore()
+	if err != nil {
+		return nil, err
+	}
+	return usage.NewStore(fs), nil
+})
+
+// Deletions returns the process's deletion service, with the prices and
+// invoice terms from the environment.
+var Deletions = sync.OnceValues(func() (*deletion.Service, error) {
+	var cfg struct {
+		Usage    usage.Config
+		Deletion deletion.Config
+	}
+	if err := config.Load(context.Background(), &cfg); err != nil {
+		return nil, err
+	}
+	prices, err := cfg.Usage.Prices()
+	if err != nil {
+		return nil, err
+	}
+	fs, err := Firestore()
+	if err != nil {
+		return nil, err
+	}
+	l, err := Ledger()
+	if err != nil {
+		return nil, err
+	}
+	customers, err := Customers()
+	if err != nil {
+		return nil, err
+	}
+	stripe, err := Stripe()
+	if err != nil {
+		return nil, err
+	}
+	u, err := Usage()
+	if err != nil {
+		return nil, err
+	}
+	o, err := Outbox()
+	if err != nil {
+		return nil, err
+	}
+	return deletion.New(fs, l, customers, stripe, u, prices, o, cfg.Deletion), nil
 })
 
 // Verifier returns the process's console-token verifier.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/pubsub/v2"
+	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"example.com/billing/shared/logging"
@@ -97,4 +98,40 @@ func (l *Logs) Find(t testing.TB, msg string) []map[string]any {
 		}
 	}
 	return out
+}
+
+// Topics creates each topic with a pull subscription of its own, and
+// returns a function that collects the messages published to a topic
+// within wait: what a subscriber of that topic would get.
+func Topics(t testing.TB, c *pubsub.Client, project string, names ...string) func(topic string, wait time.Duration) []*pubsub.Message {
+	t.Helper()
+	ctx := context.Background()
+	for _, name := range names {
+		topic := "projects/" + project + "/topics/" + name
+		if _, err := c.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: topic}); err != nil {
+			t.Fatalf("create topic %s: %v", name, err)
+		}
+		if _, err := c.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{
+			Name: "projects/" + project + "/subscriptions/" + name + "-test", Topic: topic, AckDeadlineSeconds: 10,
+		}); err != nil {
+			t.Fatalf("create subscription for %s: %v", name, err)
+		}
+	}
+	return func(topic string, wait time.Duration) []*pubsub.Message {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		var mu sync.Mutex
+		var got []*pubsub.Message
+		err := c.Subscriber("projects/"+project+"/subscriptions/"+topic+"-test").Receive(ctx, func(_ context.Context, m *pubsub.Message) {
+			m.Ack()
+			mu.Lock()
+			got = append(got, m)
+			mu.Unlock()
+		})
+		if err != nil && ctx.Err() == nil {
+			t.Fatalf("receive from %s: %v", topic, err)
+		}
+		return got
+	}
 }
