@@ -357,6 +357,14 @@ func TestBalanceLargerThanUsageIsRefunded(t *testing.T) {
 	if diff := cmp.Diff(map[string]int64{newer: 800, older: 441}, refunded); diff != "" {
 		t.Errorf("refunds in Stripe (-want +got):\n%s", diff)
 	}
+	// Stripe then reports our own refunds: they were debited already.
+	for _, ev := range e.Stripe.Events() {
+		if ev.Type == "charge.refunded" {
+			if got := testutil.Do(t, e.hook, testutil.WebhookRequest(ev.Payload, testutil.WebhookSecret)); got.Body["result"] != ledger.ResultUnchanged {
+				t.Errorf("charge.refunded for our own refund: %s, want unchanged", got.Raw)
+			}
+		}
+	}
 	if b := e.balance(t, "u1"); b != 0 {
 		t.Errorf("balance = %d, want 0", b)
 	}

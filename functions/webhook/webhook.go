@@ -31,6 +31,9 @@ type (
 	events interface {
 		Process(ctx context.Context, ev ledger.Event, effect ledger.Effect) (ledger.Outcome, error)
 		SettleTopUp(p ledger.Payment) ledger.Effect
+		RefundCharge(r ledger.ChargeRefund) ledger.Effect
+		DisputeOpened(d ledger.Dispute) ledger.Effect
+		DisputeClosed(d ledger.Dispute) ledger.Effect
 	}
 	deletions interface {
 		InvoicePaid(inv payments.Invoice) ledger.Effect
@@ -127,6 +130,22 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) (ledger.O
 func (s *Server) effectOf(ev stripe.Event) (ledger.Effect, string, error) {
 	var status string
 	switch ev.Type {
+	case stripe.EventTypeChargeRefunded:
+		var ch stripe.Charge
+		if err := json.Unmarshal(ev.Data.Raw, &ch); err != nil || ch.ID == "" {
+			return nil, "", fmt.Errorf("%s: data.object is not a charge: %v", ev.Type, err)
+		}
+		return s.ledger.RefundCharge(ledger.ChargeRefund{PaymentIntentID: idOf(ch.PaymentIntent), ChargeID: ch.ID, AmountRefunded: ch.AmountRefunded}), ch.ID, nil
+	case stripe.EventTypeChargeDisputeCreated, stripe.EventTypeChargeDisputeClosed:
+		var dp stripe.Dispute
+		if err := json.Unmarshal(ev.Data.Raw, &dp); err != nil || dp.ID == "" {
+			return nil, "", fmt.Errorf("%s: data.object is not a dispute: %v", ev.Type, err)
+		}
+		d := ledger.Dispute{ID: dp.ID, PaymentIntentID: idOf(dp.PaymentIntent), Amount: dp.Amount, Status: string(dp.Status)}
+		if ev.Type == stripe.EventTypeChargeDisputeCreated {
+			return s.ledger.DisputeOpened(d), dp.ID, nil
+		}
+		return s.ledger.DisputeClosed(d), dp.ID, nil
 	case stripe.EventTypeInvoicePaid:
 		var inv stripe.Invoice
 		if err := json.Unmarshal(ev.Data.Raw, &inv); err != nil || inv.ID == "" {
@@ -161,6 +180,13 @@ func (s *Server) effectOf(ev stripe.Event) (ledger.Effect, string, error) {
 		p.FailureCode, p.FailureMessage = string(pi.LastPaymentError.Code), pi.LastPaymentError.Msg
 	}
 	return s.ledger.SettleTopUp(p), pi.ID, nil
+}
+
+func idOf(pi *stripe.PaymentIntent) string {
+	if pi == nil {
+		return ""
+	}
+	return pi.ID
 }
 
 // objectID reads data.object.id of any event, for the record.

@@ -14,6 +14,7 @@ import (
 	"example.com/billing/functions/addfunds"
 	"example.com/billing/functions/balance"
 	"example.com/billing/functions/webhook"
+	"example.com/billing/shared/config"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/stripetest"
 	"example.com/billing/shared/testutil"
@@ -22,7 +23,7 @@ import (
 // stack is the three functions of the add-funds flow on one set of peers.
 type stack struct {
 	*testutil.Billing
-	addFunds, balance, webhook http.Handler
+	addFunds, purchase, balance, webhook http.Handler
 }
 
 func newStack(t *testing.T, secrets ...string) *stack {
@@ -34,6 +35,7 @@ func newStack(t *testing.T, secrets ...string) *stack {
 	return &stack{
 		Billing:  b,
 		addFunds: addfunds.NewServer(b.Verifier, b.Settings, b.Checkout),
+		purchase: addfunds.NewPurchaseServer(b.Verifier, config.Packages{"partner": {Price: 10000, Credit: 15000}}, b.Customers, b.Checkout),
 		balance:  balance.NewServer(b.Verifier, b.Ledger),
 		webhook:  webhook.NewServer(secrets, b.Ledger, nil), // no invoice events here
 	}

@@ -11,6 +11,7 @@
 //	balances/{userId}                          amount (int64 minor units), currency, updatedAt
 //	accounts/{userId}/transactions/{txId}      one ledger entry (see Transaction)
 //	stripe_events/{eventId}                    a processed event; expireAt is the TTL field
+//	payment_intents/{paymentIntentId}          userId, transactionId of our intents
 package ledger
 
 import (
@@ -30,6 +31,9 @@ const (
 	TransactionsCollection = "transactions"
 	BalancesCollection     = "balances"
 	EventsCollection       = "stripe_events"
+	// IntentsCollection maps a Stripe PaymentIntent to its transaction, so
+	// that charge and dispute events find it by document id.
+	IntentsCollection = "payment_intents"
 	// ExpireAtField is the field of the Firestore TTL policy on EventsCollection.
 	ExpireAtField = "expireAt"
 )
@@ -114,4 +118,46 @@ func (l *Ledger) credit(tx *firestore.Transaction, userID string, amount int64, 
 		"currency":  Currency,
 		"updatedAt": now,
 	}, firestore.MergeAll)
+}
+
+// intentIndex is payment_intents/{id}.
+type intentIndex struct {
+	UserID        string    `firestore:"userId"`
+	TransactionID string    `firestore:"transactionId"`
+	CreatedAt     time.Time `firestore:"createdAt"`
+}
+
+// indexIntent records, inside tx, which transaction a PaymentIntent pays.
+func (l *Ledger) indexIntent(tx *firestore.Transaction, paymentIntentID, userID, txID string) error {
+	if CheckID(paymentIntentID) != nil {
+		return nil
+	}
+	return tx.Set(l.fs.Collection(IntentsCollection).Doc(paymentIntentID), intentIndex{UserID: userID, TransactionID: txID, CreatedAt: l.now()})
+}
+
+// intentTransaction reads, inside tx, the transaction a PaymentIntent pays.
+func (l *Ledger) intentTransaction(tx *firestore.Transaction, paymentIntentID string) (Transaction, bool, error) {
+	if CheckID(paymentIntentID) != nil {
+		return Transaction{}, false, nil
+	}
+	snap, err := tx.Get(l.fs.Collection(IntentsCollection).Doc(paymentIntentID))
+	if isNotFound(err) {
+		return Transaction{}, false, nil
+	}
+	if err != nil {
+		return Transaction{}, false, err
+	}
+	var idx intentIndex
+	if err := snap.DataTo(&idx); err != nil {
+		return Transaction{}, false, err
+	}
+	tsnap, err := tx.Get(l.transactionRef(idx.UserID, idx.TransactionID))
+	if isNotFound(err) {
+		return Transaction{}, false, nil
+	}
+	if err != nil {
+		return Transaction{}, false, err
+	}
+	t, err := decodeTransaction(tsnap)
+	return t, err == nil, err
 }

@@ -150,6 +150,13 @@ func (l *Ledger) updateTransaction(ctx context.Context, userID, txID string, cha
 		if err != nil || len(updates) == 0 {
 			return err
 		}
+		for _, u := range updates {
+			if u.Path == "paymentIntentId" {
+				if err := l.indexIntent(tx, u.Value.(string), userID, txID); err != nil {
+					return err
+				}
+			}
+		}
 		return tx.Update(ref, append(updates, firestore.Update{Path: "updatedAt", Value: l.now()}))
 	})
 }
@@ -262,6 +269,11 @@ func (l *Ledger) SettleTopUp(p Payment) Effect {
 			case t.Type == TypePackagePurchase && p.AmountReceived < t.ChargeAmount:
 				out.Result, out.Detail = ResultUnmatched, fmt.Sprintf("received %d, the package costs %d", p.AmountReceived, t.ChargeAmount)
 				return out, nil
+			}
+			if t.PaymentIntentID == "" {
+				if err := l.indexIntent(tx, p.PaymentIntentID, p.UserID, p.TransactionID); err != nil {
+					return Outcome{}, err
+				}
 			}
 			credit := p.AmountReceived
 			if t.Type == TypePackagePurchase {
