@@ -10,6 +10,7 @@ import (
 	"example.com/billing/functions/addfunds"
 	"example.com/billing/functions/balance"
 	"example.com/billing/functions/deletion"
+	"example.com/billing/functions/reconcile"
 	"example.com/billing/functions/repair"
 	"example.com/billing/functions/usage"
 	"example.com/billing/functions/webhook"
@@ -29,4 +30,6 @@ func init() {
 	functions.CloudEvent("OnUsageReported", usage.Handle)
 	functions.CloudEvent("RepairCustomers", repair.Handle)
 	functions.CloudEvent("DeletionSweep", deletion.HandleSweep)
+	functions.CloudEvent("Reconcile", reconcile.HandleReconcile)
+	functions.CloudEvent("CancelStalePayments", reconcile.HandleCancelStale)
 }

@@ -23,4 +23,6 @@ var Topics = []Topic{
 	// Published by Cloud Scheduler (every 15 minutes in production).
 	{Name: "repair-customers", Subscriber: "RepairCustomers"},
 	{Name: "deletion-sweep", Subscriber: "DeletionSweep"},
+	{Name: "reconcile", Subscriber: "Reconcile"},                       // hourly
+	{Name: "cancel-stale-payments", Subscriber: "CancelStalePayments"}, // hourly
 }

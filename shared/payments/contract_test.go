@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"example.com/billing/shared/config"
 	"example.com/billing/shared/payments"
@@ -147,5 +148,11 @@ func TestBillingRequestShapesAgainstStripeMock(t *testing.T) {
 	}
 	if _, err := c.DetachCards(ctx, "cus_1"); err != nil {
 		t.Errorf("detach cards: %v", err)
+	}
+	if err := c.PaymentIntentsSince(ctx, time.Now().Add(-72*time.Hour), func(payments.PaymentIntent) error { return nil }); err != nil {
+		t.Errorf("list payment intents: %v", err)
+	}
+	if _, err := c.CancelPaymentIntent(ctx, "pi_1"); err != nil {
+		t.Errorf("cancel payment intent: %v", err)
 	}
 }

@@ -2,6 +2,8 @@ package payments
 
 import (
 	"context"
+	"errors"
+	"time"
 
 	"github.com/stripe/stripe-go/v76"
 )
@@ -97,6 +99,51 @@ func (c *Client) GetPaymentIntent(ctx context.Context, id string) (PaymentIntent
 	params.Context = ctx
 	pi, err := c.api.PaymentIntents.Get(id, params)
 	if err != nil {
+		return PaymentIntent{}, fail(ctx, op, err)
+	}
+	return PaymentIntentFrom(pi), nil
+}
+
+// PaymentIntentsSince calls fn for every PaymentIntent created at or after
+// since, newest first, following Stripe's pagination. fn returning an error
+// stops the listing.
+func (c *Client) PaymentIntentsSince(ctx context.Context, since time.Time, fn func(PaymentIntent) error) error {
+	const op = "list payment intents"
+	if err := c.ready(ctx, op); err != nil {
+		return err
+	}
+	params := &stripe.PaymentIntentListParams{CreatedRange: &stripe.RangeQueryParams{GreaterThanOrEqual: since.Unix()}}
+	params.Context = ctx
+	params.Limit = stripe.Int64(100)
+	iter := c.api.PaymentIntents.List(params)
+	for iter.Next() {
+		if err := fn(PaymentIntentFrom(iter.PaymentIntent())); err != nil {
+			return err
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return fail(ctx, op, err)
+	}
+	return nil
+}
+
+// CancelPaymentIntent cancels an intent that can no longer complete
+// usefully. An intent that already succeeded or was canceled is returned as
+// it is (with its status), not as an error, so the caller can act on it.
+func (c *Client) CancelPaymentIntent(ctx context.Context, id string) (PaymentIntent, error) {
+	const op = "cancel payment intent"
+	if err := c.ready(ctx, op); err != nil {
+		return PaymentIntent{}, err
+	}
+	params := &stripe.PaymentIntentCancelParams{CancellationReason: stripe.String(string(stripe.PaymentIntentCancellationReasonAbandoned))}
+	params.Context = ctx
+	params.SetIdempotencyKey("cancel:" + id)
+	pi, err := c.api.PaymentIntents.Cancel(id, params)
+	if err != nil {
+		var se *stripe.Error
+		if errors.As(err, &se) && se.Code == stripe.ErrorCodePaymentIntentUnexpectedState {
+			return c.GetPaymentIntent(ctx, id)
+		}
 		return PaymentIntent{}, fail(ctx, op, err)
 	}
 	return PaymentIntentFrom(pi), nil
