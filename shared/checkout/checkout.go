@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"example.com/billing/shared/customer"
+	"example.com/billing/shared/fault"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/logging"
 	"example.com/billing/shared/payments"
@@ -120,6 +121,9 @@ func (s *Service) Start(ctx context.Context, p Payment) (Started, error) {
 	if err != nil {
 		return Started{}, err
 	}
+	if err := fault.Point(ctx, fault.CheckoutAfterBegin); err != nil {
+		return Started{}, err
+	}
 	metadata := map[string]string{
 		payments.MetadataUserID:        p.UserID,
 		payments.MetadataTransactionID: tx.ID,
@@ -138,6 +142,9 @@ func (s *Service) Start(ctx context.Context, p Payment) (Started, error) {
 	}, IdempotencyKey(tx.ID))
 	if err != nil {
 		return Started{}, s.failed(ctx, tx, err)
+	}
+	if err := fault.Point(ctx, fault.CheckoutAfterIntent); err != nil {
+		return Started{}, err
 	}
 	if err := s.ledger.AttachPaymentIntent(ctx, tx.UserID, tx.ID, pi.ID); err != nil {
 		// The intent exists and carries our ids in its metadata, so the

@@ -9,6 +9,7 @@ import (
 	"cloud.google.com/go/firestore"
 
 	"example.com/billing/shared/customer"
+	"example.com/billing/shared/fault"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/logging"
 )
@@ -39,6 +40,9 @@ func (s *Service) Request(ctx context.Context, userID, email string) (Deletion, 
 	}
 	d, err := s.record(ctx, userID)
 	if err != nil {
+		return Deletion{}, err
+	}
+	if err := fault.Point(ctx, fault.DeletionAfterRecord); err != nil {
 		return Deletion{}, err
 	}
 	if err := s.advance(ctx, userID); err != nil {
@@ -261,6 +265,9 @@ func (s *Service) invoice(ctx context.Context, d Deletion) error {
 	if inv, err = s.stripe.FinalizeAndSendInvoice(ctx, inv.ID); err != nil {
 		return err
 	}
+	if err := fault.Point(ctx, fault.DeletionAfterInvoice); err != nil {
+		return err
+	}
 	due := s.now().Add(time.Duration(s.daysUntilDue) * 24 * time.Hour)
 	return s.transition(ctx, d.UserID, StateInvoicing, func(tx *firestore.Transaction, d *Deletion) error {
 		d.InvoiceID, d.InvoiceStatus, d.HostedInvoiceURL, d.InvoiceDueAt = inv.ID, inv.Status, inv.HostedInvoiceURL, &due
@@ -282,6 +289,9 @@ func (s *Service) refund(ctx context.Context, d Deletion) error {
 		made, err := s.stripe.RefundPayment(ctx, r.PaymentIntentID, r.Amount,
 			map[string]string{metadataUserID: d.UserID, "transaction_id": r.EntryID}, "refund:"+d.UserID+":"+r.EntryID)
 		if err != nil {
+			return err
+		}
+		if err := fault.Point(ctx, fault.DeletionAfterRefund); err != nil {
 			return err
 		}
 		if err := s.transition(ctx, d.UserID, StateRefunding, func(tx *firestore.Transaction, cur *Deletion) error {
@@ -316,6 +326,9 @@ func (s *Service) complete(ctx context.Context, d Deletion) error {
 		if _, err := s.stripe.DetachCards(ctx, acct.CustomerID); err != nil {
 			return err
 		}
+	}
+	if err := fault.Point(ctx, fault.DeletionAfterDetach); err != nil {
+		return err
 	}
 	err = s.transition(ctx, d.UserID, StateCompleting, func(tx *firestore.Transaction, cur *Deletion) error {
 		now := s.now()

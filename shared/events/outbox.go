@@ -12,6 +12,8 @@ import (
 	"cloud.google.com/go/pubsub/v2"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"example.com/billing/shared/fault"
 )
 
 // OutboxCollection holds events recorded for publishing: outbox/{eventId}.
@@ -110,9 +112,15 @@ func (o *Outbox) publish(ctx context.Context, snap *firestore.DocumentSnapshot) 
 	if !r.Pending {
 		return nil
 	}
+	if err := fault.Point(ctx, fault.OutboxAfterCommit); err != nil {
+		return err
+	}
 	if err := o.pub.Publish(ctx, r.Topic, snap.Ref.ID, r.Data); err != nil {
 		_, _ = snap.Ref.Update(ctx, []firestore.Update{{Path: "attempts", Value: firestore.Increment(1)}})
 		return fmt.Errorf("publish %s to %s: %w", snap.Ref.ID, r.Topic, err)
+	}
+	if err := fault.Point(ctx, fault.OutboxAfterPublish); err != nil {
+		return err
 	}
 	now := o.now()
 	if _, err := snap.Ref.Update(ctx, []firestore.Update{

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
+
+	"example.com/billing/shared/fault"
 )
 
 // Event identifies an external event (a Stripe event) to apply once.
@@ -90,6 +92,9 @@ func (l *Ledger) Process(ctx context.Context, ev Event, effect Effect) (Outcome,
 			return err
 		}
 		now := l.now()
+		if err := fault.Point(ctx, fault.LedgerBeforeCommit); err != nil {
+			return err
+		}
 		return tx.Create(ref, eventRecord{
 			Type: ev.Type, ObjectID: ev.ObjectID,
 			Result: out.Result, Detail: out.Detail,
@@ -97,6 +102,9 @@ func (l *Ledger) Process(ctx context.Context, ev Event, effect Effect) (Outcome,
 			ProcessedAt: now, ExpireAt: now.Add(EventRetention),
 		})
 	})
+	if err == nil {
+		err = fault.Point(ctx, fault.LedgerAfterCommit)
+	}
 	if err != nil {
 		return Outcome{}, fmt.Errorf("process event %s (%s): %w", ev.ID, ev.Type, err)
 	}
