@@ -57,7 +57,8 @@ summary=$(printf 'tests: %d passed, %d failed' "$(grep -cE '^\s*--- PASS' "$log"
 ((status == 0)) || { echo "$summary"; exit "$status"; }
 
 step "fuzz targets, briefly"
-for target in ./functions/addfunds:FuzzParseAmount; do
+for target in ./functions/addfunds:FuzzParseAmount ./functions/addfunds:FuzzAddFundsBody \
+	./functions/webhook:FuzzDispatch ./shared/usage:FuzzParseReport; do
 	go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "${FUZZ_TIME:-5s}" "${target%%:*}"
 done
 

@@ -1,10 +1,18 @@
 package addfunds
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
+
+	"example.com/billing/shared/config"
+	"example.com/billing/shared/httpx"
 )
 
 func TestParseAmount(t *testing.T) {
@@ -56,6 +64,51 @@ func FuzzParseAmount(f *testing.F) {
 		var n json.Number
 		if json.Unmarshal([]byte(raw), &n) != nil || n.String() != strconv.FormatInt(got, 10) {
 			t.Fatalf("accepted %d from %q", got, raw)
+		}
+	})
+}
+
+// fixedSettings is the contract's defaults.
+type fixedSettings struct{}
+
+func (fixedSettings) Get(context.Context) config.Settings {
+	return config.Settings{AddFundsEnabled: true, AddFundsMinCents: 1000, AddFundsMaxCents: 250000}
+}
+
+// FuzzAddFundsBody: whatever the body, decoding and validation never panic,
+// and anything accepted is a whole number of cents inside the settings'
+// range, in the balance's currency, with no card or a Stripe card id.
+func FuzzAddFundsBody(f *testing.F) {
+	for _, s := range []string{
+		`{"amount":2500}`, `{"amount":2500,"currency":"USD","paymentMethodId":"pm_card_visa"}`, `{"amount":"2500"}`,
+		`{"amount":1e3}`, `{"amount":-1}`, `{"amount":99999999999999999999}`, `{"amount":2500,"currency":"eur"}`,
+		`{"amount":2500,"userId":"someone"}`, `[]`, `{"amount":2500}{}`, ``, `{"amount":2500,"paymentMethodId":"card_1"}`,
+	} {
+		f.Add(s)
+	}
+	s := &Server{settings: fixedSettings{}}
+	f.Fuzz(func(t *testing.T, body string) {
+		r := httptest.NewRequest(http.MethodPost, "/AddFunds", strings.NewReader(body))
+		var req request
+		if err := httpx.DecodeJSON(httptest.NewRecorder(), r, &req); err != nil {
+			return
+		}
+		amount, err := s.validate(context.Background(), req)
+		if err != nil {
+			var he *httpx.Error
+			if !errors.As(err, &he) || he.Status != http.StatusBadRequest && he.Status != http.StatusForbidden {
+				t.Fatalf("validation failed without a client error: %v", err)
+			}
+			return
+		}
+		if amount < 1000 || amount > 250000 {
+			t.Fatalf("accepted %d cents from %q", amount, body)
+		}
+		if c := strings.ToLower(strings.TrimSpace(req.Currency)); c != "" && c != "usd" {
+			t.Fatalf("accepted currency %q", req.Currency)
+		}
+		if req.PaymentMethodID != "" && !strings.HasPrefix(req.PaymentMethodID, "pm_") {
+			t.Fatalf("accepted payment method %q", req.PaymentMethodID)
 		}
 	})
 }

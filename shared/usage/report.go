@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"cloud.google.com/go/firestore"
@@ -74,6 +77,12 @@ func ParseReport(data []byte) (Report, error) {
 		}
 		if !numberLiteral.MatchString(lit) {
 			errs = append(errs, fmt.Errorf("%s: %s is not a JSON number", name, lit))
+			return nil
+		}
+		// An exponent of thousands of digits would make an exact decimal of
+		// gigantic size: no real quantity needs more than 10^30.
+		if len(lit) > 64 || exponent(lit) > 30 {
+			errs = append(errs, fmt.Errorf("%s: %s is out of range", name, lit))
 			return nil
 		}
 		r, err := ParseQuantity(lit)
@@ -182,6 +191,20 @@ func (s *Store) Since(ctx context.Context, tx *firestore.Transaction, userID str
 		}
 	}
 	return p, nil
+}
+
+// exponent is the decimal exponent of a JSON number literal's mantissa
+// (0 without one); a malformed exponent counts as huge.
+func exponent(lit string) int {
+	i := strings.IndexAny(lit, "eE")
+	if i < 0 {
+		return 0
+	}
+	e, err := strconv.Atoi(strings.TrimPrefix(lit[i+1:], "+"))
+	if err != nil {
+		return math.MaxInt
+	}
+	return e
 }
 
 // parseStored reads a quantity as Save wrote it (big.Rat's exact "a/b" form).

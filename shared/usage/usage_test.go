@@ -112,6 +112,7 @@ func TestParseReport(t *testing.T) {
 		`{"reportId":"r1","userId":"u1","periodStart":"2026-11-01T00:00:00Z","periodEnd":"2026-11-01T01:00:00Z","egressBytes":-5}`,
 		`{"reportId":"r1","userId":"u1","periodStart":"2026-11-01T00:00:00Z","periodEnd":"2026-11-01T01:00:00Z","egressBytes":"5"}`,
 		`{"reportId":"a/b","userId":"u1","periodStart":"2026-11-01T00:00:00Z","periodEnd":"2026-11-01T01:00:00Z"}`,
+		`{"reportId":"r1","userId":"u1","periodStart":"2026-11-01T00:00:00Z","periodEnd":"2026-11-01T01:00:00Z","egressBytes":1e999999999}`,
 	}
 	for _, b := range bad {
 		if _, err := usage.ParseReport([]byte(b)); !errors.Is(err, usage.ErrInvalidReport) {
@@ -168,4 +169,39 @@ func TestReportsStoredOnceInAnyOrder(t *testing.T) {
 	if err != nil || later.Reports != 12 {
 		t.Errorf("since hour 12: %d reports, %v; want 12", later.Reports, err)
 	}
+}
+
+// FuzzParseReport: whatever the satellite sends, the decoder never panics,
+// and a report it accepts has valid ids, a period that runs forward, and
+// non-negative quantities that survive storage exactly.
+func FuzzParseReport(f *testing.F) {
+	for _, s := range []string{
+		`{"reportId":"r1","userId":"u1","projectId":"p1","periodStart":"2026-11-01T00:00:00Z","periodEnd":"2026-11-01T01:00:00Z","storageByteHours":1.5e12,"egressBytes":1000,"segmentHours":12.25}`,
+		`{"reportId":"r1","userId":"u1","periodStart":"2026-11-01T01:00:00Z","periodEnd":"2026-11-01T00:00:00Z"}`,
+		`{"reportId":"r1","userId":"u1","periodStart":"2026-11-01T00:00:00Z","periodEnd":"2026-11-01T01:00:00Z","egressBytes":"5"}`,
+		`{"reportId":"a/b","userId":"u1"}`, `{"egressBytes":1e999999}`, `null`, `[]`, `{}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := usage.ParseReport(data)
+		if err != nil {
+			if !errors.Is(err, usage.ErrInvalidReport) {
+				t.Fatalf("error outside ErrInvalidReport: %v", err)
+			}
+			return
+		}
+		if r.ReportID == "" || r.UserID == "" || !r.PeriodEnd.After(r.PeriodStart) {
+			t.Fatalf("accepted %+v", r)
+		}
+		for _, q := range []*big.Rat{r.StorageByteHours, r.EgressBytes, r.SegmentHours} {
+			if q.Sign() < 0 {
+				t.Fatalf("accepted a negative quantity from %q", data)
+			}
+			back, ok := new(big.Rat).SetString(q.RatString())
+			if !ok || back.Cmp(q) != 0 {
+				t.Fatalf("%v does not survive storage", q)
+			}
+		}
+	})
 }

@@ -1,0 +1,59 @@
+package webhook
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"example.com/billing/shared/deletion"
+	"example.com/billing/shared/ledger"
+	"example.com/billing/shared/payments"
+	"example.com/billing/shared/stripetest"
+	"example.com/billing/shared/usage"
+)
+
+// FuzzDispatch: whatever Stripe (or an attacker holding no secret) sends,
+// parsing and choosing the effect never panic; a body signed with a wrong
+// secret is always refused; and an event we accept has an id that can name
+// its record. Effects are chosen, not run (they need Firestore).
+func FuzzDispatch(f *testing.F) {
+	now := time.Now()
+	seeds := []struct{ typ, object string }{
+		{"payment_intent.succeeded", `{"id":"pi_1","object":"payment_intent","amount":2500,"amount_received":2500,"currency":"usd","status":"succeeded","metadata":{"user_id":"u1","transaction_id":"tx_1","kind":"card_topup"}}`},
+		{"payment_intent.payment_failed", `{"id":"pi_1","object":"payment_intent","status":"requires_payment_method","last_payment_error":{"code":"card_declined","message":"declined"}}`},
+		{"payment_intent.canceled", `{"id":"pi_1","object":"payment_intent","status":"canceled","cancellation_reason":"abandoned"}`},
+		{"invoice.paid", `{"id":"in_1","object":"invoice","status":"paid","customer":"cus_1","metadata":{"user_id":"u1","kind":"final_invoice","deletion":"final-invoice-u1-1"}}`},
+		{"charge.refunded", `{"id":"ch_1","object":"charge","amount":2500,"amount_refunded":1000,"payment_intent":"pi_1"}`},
+		{"charge.dispute.created", `{"id":"dp_1","object":"dispute","amount":2500,"status":"needs_response","payment_intent":"pi_1"}`},
+		{"charge.dispute.closed", `{"id":"dp_1","object":"dispute","amount":2500,"status":"won","payment_intent":{"id":"pi_1"}}`},
+		{"customer.created", `{"id":"cus_1","object":"customer"}`},
+		{"payment_intent.succeeded", `{"id":"pi_1","object":"payment_intent","amount_received":"lots","metadata":[]}`},
+	}
+	for _, s := range seeds {
+		f.Add(stripetest.NewEvent("evt_seed", s.typ, []byte(s.object), now))
+	}
+	f.Add([]byte(`{"id":"evt/1","type":"x","data":{"object":{}}}`))
+	f.Add([]byte(`not json`))
+
+	srv := NewServer([]string{"whsec_fuzz"}, ledger.New(nil),
+		deletion.New(nil, ledger.New(nil), nil, nil, nil, usage.Prices{}, nil, deletion.Config{}))
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		if _, err := payments.VerifyEvent(payload, stripetest.SignatureHeader(payload, "whsec_other", now), []string{"whsec_fuzz"}); !errors.Is(err, payments.ErrBadSignature) {
+			t.Fatalf("accepted a body signed with another secret: %v", err)
+		}
+		ev, err := payments.VerifyEvent(payload, stripetest.SignatureHeader(payload, "whsec_fuzz", now), []string{"whsec_fuzz"})
+		if err != nil {
+			if !errors.Is(err, payments.ErrMalformedEvent) {
+				t.Fatalf("a correctly signed body refused for its signature: %v", err)
+			}
+			return
+		}
+		if ledger.CheckID(ev.ID) != nil {
+			return // the handler answers 400 malformed_event
+		}
+		effect, _, err := srv.effectOf(ev)
+		if err == nil && effect == nil {
+			t.Fatal("no effect and no error")
+		}
+	})
+}
