@@ -90,6 +90,9 @@ func (s *Server) createCustomer(c *call) (any, *apiError) {
 	if e := validateEmail(c); e != nil {
 		return nil, e
 	}
+	if e := refuseBalance(c); e != nil {
+		return nil, e
+	}
 	// payment_method attaches a card to the new customer, which is what
 	// lets invoice_settings[default_payment_method] name it.
 	var pm *paymentMethod
@@ -142,6 +145,9 @@ func (s *Server) updateCustomer(c *call) (any, *apiError) {
 		return nil, e
 	}
 	if e := validateEmail(c); e != nil {
+		return nil, e
+	}
+	if e := refuseBalance(c); e != nil {
 		return nil, e
 	}
 	defaultPM, setDefault, e := s.readDefaultPaymentMethod(cu, c, nil)
@@ -279,6 +285,16 @@ func mergeMetadata(m map[string]string, c *call) map[string]string {
 		}
 	}
 	return m
+}
+
+// refuseBalance rejects setting a customer's balance directly, which
+// Stripe records in the balance's ledger in ways the double does not model;
+// balance transactions move it instead.
+func refuseBalance(c *call) *apiError {
+	if _, ok := formString(c.form, "balance"); ok {
+		return unsupported("balance", "setting a customer's balance directly (create a customer balance transaction instead)")
+	}
+	return nil
 }
 
 // validateEmail applies the format check Stripe makes on a customer's

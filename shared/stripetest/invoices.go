@@ -11,8 +11,8 @@ import (
 )
 
 // invoice is a one-off Stripe invoice in its wire shape. Subscriptions,
-// taxes, discounts and customer balances are not modelled, so their fields
-// keep Stripe's empty values.
+// taxes and discounts are not modelled, so their fields keep Stripe's empty
+// values.
 type invoice struct {
 	ID                           string            `json:"id"`
 	Object                       string            `json:"object"`
@@ -82,6 +82,10 @@ type invoice struct {
 	Deleted bool `json:"deleted,omitempty"`
 
 	items []*invoiceItem // in the order they joined the invoice
+	// balanceApplied is how much of the customer's balance finalization
+	// added to amount_due: negative for a credit used, positive for a debt
+	// collected. Voiding gives it back.
+	balanceApplied int64
 }
 
 type automaticTax struct {
@@ -293,9 +297,6 @@ func (s *Server) createInvoice(c *call) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	if !currencySet {
-		currency = "usd"
-	}
 	behavior, ok := formString(c.form, "pending_invoice_items_behavior")
 	if !ok {
 		behavior = "exclude"
@@ -306,6 +307,13 @@ func (s *Server) createInvoice(c *call) (any, *apiError) {
 	cu, e := s.liveCustomer(customerID, http.StatusBadRequest, "customer")
 	if e != nil {
 		return nil, e
+	}
+	if !currencySet {
+		// The customer's currency, once it has one.
+		currency = deref(cu.Currency)
+		if currency == "" {
+			currency = "usd"
+		}
 	}
 
 	now := s.now.Unix()
@@ -330,6 +338,7 @@ func (s *Server) createInvoice(c *call) (any, *apiError) {
 		Metadata:             mergeMetadata(map[string]string{}, c),
 		PeriodEnd:            now,
 		PeriodStart:          now,
+		StartingBalance:      balanceIn(cu, currency),
 		Status:               invoiceDraft,
 		TotalDiscountAmounts: []struct{}{},
 		TotalTaxAmounts:      []struct{}{},
@@ -481,9 +490,9 @@ func (s *Server) finalizeInvoice(c *call) (any, *apiError) {
 	return s.renderInvoice(inv, formList(c.form, "expand"))
 }
 
-// finalize opens a draft: it gets its number, URLs and due date, and a
-// PaymentIntent to collect amount_due. An invoice with nothing due is paid
-// at once.
+// finalize opens a draft: it gets its number, URLs and due date, uses the
+// customer's balance, and gets a PaymentIntent to collect amount_due. An
+// invoice with nothing due is paid at once.
 func (s *Server) finalize(c *call, inv *invoice) {
 	now := s.now.Unix()
 	// A deleted customer keeps its invoices, so it is still found.
@@ -492,20 +501,19 @@ func (s *Server) finalize(c *call, inv *invoice) {
 	cu.NextInvoiceSequence++
 	hosted := "https://invoice.stripe.com/i/acct_test/test_" + inv.ID
 	pdf := "https://pay.stripe.com/invoice/acct_test/test_" + inv.ID + "/pdf"
-	ending := int64(0)
 
 	inv.Number = &number
 	inv.HostedInvoiceURL = &hosted
 	inv.InvoicePDF = &pdf
 	inv.CustomerEmail, inv.CustomerName = cu.Email, cu.Name
 	inv.EffectiveAt = &now
-	inv.EndingBalance = &ending
 	inv.StatusTransitions.FinalizedAt = &now
 	inv.Status = invoiceOpen
 	if inv.DaysUntilDue != nil {
 		due := now + *inv.DaysUntilDue*86400
 		inv.DueDate = &due
 	}
+	s.applyBalance(c, inv, cu)
 	if inv.AmountDue > 0 {
 		pi := s.newInvoicePaymentIntent(c, inv)
 		inv.PaymentIntent = &pi.ID
@@ -711,6 +719,7 @@ func (s *Server) voidInvoice(c *call) (any, *apiError) {
 	inv.Status = invoiceVoid
 	inv.StatusTransitions.VoidedAt = &now
 	s.cancelInvoicePaymentIntent(c, s.invoicePI(inv), &reason)
+	s.unapplyBalance(c, inv)
 	s.recordEvent("invoice.voided", inv.ID, inv, nil, c)
 	return s.renderInvoice(inv, formList(c.form, "expand"))
 }
@@ -864,7 +873,8 @@ func (inv *invoice) lines() []*lineItem {
 }
 
 // refresh recomputes a draft's lines and totals from its items. A credit
-// (negative) line reduces the total; amount_due never goes below zero.
+// (negative) line reduces the total; amount_due, which also counts the
+// customer balance applied at finalization, never goes below zero.
 func (inv *invoice) refresh() {
 	lines := inv.lines()
 	var total int64
@@ -873,7 +883,7 @@ func (inv *invoice) refresh() {
 	}
 	inv.Subtotal, inv.SubtotalExcludingTax = total, total
 	inv.Total, inv.TotalExcludingTax = total, total
-	inv.AmountDue = max(total, 0)
+	inv.AmountDue = max(total+inv.balanceApplied, 0)
 	inv.AmountRemaining = inv.AmountDue - inv.AmountPaid
 	inv.Lines = invoiceLines{
 		Object:     "list",

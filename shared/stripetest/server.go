@@ -6,9 +6,10 @@
 // a whole billing flow against it: create a customer, charge it, see the
 // payment fail or succeed, and receive the events Stripe would have sent.
 // It models customers, PaymentIntents with the charges they make and the
-// refunds of those, card payment methods attached to customers, and one-off
+// refunds of those, card payment methods attached to customers, one-off
 // invoices built from invoice items, collected through their own
-// PaymentIntent as Stripe does.
+// PaymentIntent as Stripe does, and customer balances, which invoices use up
+// when they are finalized.
 // It honours idempotency keys, list and search filters and pagination, and
 // answers with the same HTTP statuses, error bodies and object shapes as
 // Stripe at API version 2023-10-16 (the version stripe-go v76 pins).
@@ -73,6 +74,8 @@ type Server struct {
 	refunds        *store[refund]
 	invoices       *store[invoice]
 	invoiceItems   *store[invoiceItem]
+
+	balanceTransactions *store[balanceTransaction]
 }
 
 // Request is one HTTP request the double received, as [Server.Requests]
@@ -107,9 +110,11 @@ func New(t testing.TB) *Server {
 		refunds:        newStore[refund]("refund"),
 		invoices:       newStore[invoice]("invoice"),
 		invoiceItems:   newStore[invoiceItem]("invoiceitem"),
+
+		balanceTransactions: newStore[balanceTransaction]("customer balance transaction"),
 	}
 	s.routes = slices.Concat(s.customerRoutes(), s.paymentIntentRoutes(), s.paymentMethodRoutes(),
-		s.chargeRoutes(), s.refundRoutes(), s.invoiceRoutes(), s.invoiceItemRoutes())
+		s.chargeRoutes(), s.refundRoutes(), s.invoiceRoutes(), s.invoiceItemRoutes(), s.balanceTransactionRoutes())
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	t.Cleanup(s.srv.Close)
 	return s

@@ -29,6 +29,7 @@ const WebhookSecret = "whsec_test_billing"
 // a Firestore emulator project of its own, the stateful Stripe double reached
 // through the real stripe-go client, and a token issuer with its JWKS.
 type Billing struct {
+	Project   string // the emulator project of FS
 	FS        *firestore.Client
 	Stripe    *stripetest.Server
 	Payments  *payments.Client
@@ -48,7 +49,8 @@ var DefaultSettings = config.Settings{AddFundsEnabled: true, AddFundsMinCents: 1
 // NewBilling wires everything for t.
 func NewBilling(t testing.TB) *Billing {
 	t.Helper()
-	fs := Firestore(t)
+	project := ProjectID(t)
+	fs := FirestoreProject(t, project)
 	double := stripetest.New(t)
 	pay := payments.New(config.Stripe{SecretKey: stripetest.Key, APIURL: double.URL(), WebhookSecrets: []string{WebhookSecret}},
 		&http.Client{Timeout: 10 * time.Second})
@@ -60,7 +62,7 @@ func NewBilling(t testing.TB) *Billing {
 	l := ledger.New(fs)
 	customers := customer.New(fs, pay)
 	return &Billing{
-		FS: fs, Stripe: double, Payments: pay, Issuer: iss, Verifier: v,
+		Project: project, FS: fs, Stripe: double, Payments: pay, Issuer: iss, Verifier: v,
 		Ledger:    l,
 		Customers: customers,
 		Checkout:  checkout.New(customers, pay, l),

@@ -55,8 +55,14 @@ func ProjectID(t testing.TB) string {
 // own, closed when the test ends.
 func Firestore(t testing.TB) *firestore.Client {
 	t.Helper()
+	return FirestoreProject(t, ProjectID(t))
+}
+
+// FirestoreProject returns a client of the emulator's project.
+func FirestoreProject(t testing.TB, project string) *firestore.Client {
+	t.Helper()
 	Env(t, "FIRESTORE_EMULATOR_HOST")
-	fs, err := firestore.NewClient(context.Background(), ProjectID(t))
+	fs, err := firestore.NewClient(context.Background(), project)
 	if err != nil {
 		t.Fatalf("firestore client: %v", err)
 	}
