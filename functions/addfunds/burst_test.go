@@ -113,7 +113,7 @@ func TestBurstWhileStripeIsDown(t *testing.T) {
 	if n := len(b.Stripe.Customers()); n != len(want) {
 		t.Errorf("%d customers for %d users", n, len(want))
 	}
-	hook := webhook.NewServer([]string{testutil.WebhookSecret}, b.Ledger, nil)
+	hook := webhook.NewServer([]string{testutil.WebhookSecret}, b.Ledger, nil, nil)
 	for _, tu := range topUps {
 		txs := history(t, b, tu.user)
 		if len(txs) != len(topUps)/len(want) {

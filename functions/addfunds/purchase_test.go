@@ -18,7 +18,7 @@ func TestPurchasePackageBeforeAnySetupCreditsOnce(t *testing.T) {
 	t.Parallel()
 	b := testutil.NewBilling(t)
 	h := addfunds.NewPurchaseServer(b.Verifier, packages, b.Customers, b.Checkout)
-	hook := webhook.NewServer([]string{testutil.WebhookSecret}, b.Ledger, nil) // no invoice events here
+	hook := webhook.NewServer([]string{testutil.WebhookSecret}, b.Ledger, nil, nil) // no invoice events here
 	token := b.Issuer.Token(t, "newcomer", "n@example.com")
 
 	// No AccountSetup, no activation: the purchase ensures the customer first.

@@ -20,6 +20,7 @@ import (
 	"example.com/billing/shared/checkout"
 	"example.com/billing/shared/deletion"
 	"example.com/billing/shared/events"
+	"example.com/billing/shared/invoicecredit"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/payments"
 	"example.com/billing/shared/testutil"
@@ -54,7 +55,7 @@ func newEnv(t *testing.T) *env {
 	e.deletions = deletion.New(b.FS, b.Ledger, b.Customers, b.Payments, e.usage, prices, e.outbox, deletion.Config{DaysUntilDue: 30}).
 		WithClock(func() time.Time { return e.clock })
 	e.srv = fdeletion.NewServer(b.Verifier, e.deletions)
-	e.hook = webhook.NewServer([]string{testutil.WebhookSecret}, b.Ledger, e.deletions)
+	e.hook = webhook.NewServer([]string{testutil.WebhookSecret}, b.Ledger, e.deletions, invoicecredit.New(b.Ledger, b.Customers, b.Payments))
 	return e
 }
 

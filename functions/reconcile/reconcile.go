@@ -13,6 +13,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"example.com/billing/shared/config"
+	"example.com/billing/shared/logging"
 	"example.com/billing/shared/platform"
 	"example.com/billing/shared/reconcile"
 )
@@ -53,9 +54,36 @@ func run(job func(*reconcile.Service, context.Context) (reconcile.Report, error)
 	}
 }
 
-// HandleReconcile is the Reconcile entry point.
+// HandleReconcile is the Reconcile entry point: it settles missed
+// payments, then finishes invoice credits a dead process left pending.
 func HandleReconcile(ctx context.Context, e event.Event) error {
-	return platform.ServeEvent(ctx, e, "Reconcile", run((*reconcile.Service).Reconcile))
+	return platform.ServeEvent(ctx, e, "Reconcile", func() (platform.EventHandler, error) {
+		s, err := service()
+		if err != nil {
+			return nil, err
+		}
+		credits, err := platform.InvoiceCredits()
+		if err != nil {
+			return nil, err
+		}
+		return Job(s, credits), nil
+	})
+}
+
+type finisher interface {
+	FinishPending(ctx context.Context, limit int) (int, error)
+}
+
+// Job is one Reconcile run.
+func Job(s *reconcile.Service, credits finisher) platform.EventHandler {
+	return func(ctx context.Context, _ event.Event) error {
+		if _, err := s.Reconcile(ctx); err != nil {
+			return err
+		}
+		n, err := credits.FinishPending(ctx, 100)
+		logging.FromContext(ctx).InfoContext(ctx, "pending invoice credits finished", "finished", n)
+		return err
+	}
 }
 
 // HandleCancelStale is the CancelStalePayments entry point.

@@ -98,7 +98,7 @@ func TestBurstWhileFirestoreIsCut(t *testing.T) {
 	// The webhook reaches Firestore through a proxy that the test cuts.
 	proxy := testutil.NewProxy(t, os.Getenv("FIRESTORE_EMULATOR_HOST"))
 	viaProxy := testutil.FirestoreVia(t, proxy.Addr(), b.Project)
-	srv := httptest.NewServer(webhook.NewServer([]string{testutil.WebhookSecret}, ledger.New(viaProxy), nil))
+	srv := httptest.NewServer(webhook.NewServer([]string{testutil.WebhookSecret}, ledger.New(viaProxy), nil, nil))
 	defer srv.Close()
 	sender := &stripeSender{url: srv.URL, client: &http.Client{Timeout: 15 * time.Second}}
 

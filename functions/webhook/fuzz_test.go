@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"example.com/billing/shared/deletion"
+	"example.com/billing/shared/invoicecredit"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/payments"
 	"example.com/billing/shared/stripetest"
@@ -23,6 +24,7 @@ func FuzzDispatch(f *testing.F) {
 		{"payment_intent.payment_failed", `{"id":"pi_1","object":"payment_intent","status":"requires_payment_method","last_payment_error":{"code":"card_declined","message":"declined"}}`},
 		{"payment_intent.canceled", `{"id":"pi_1","object":"payment_intent","status":"canceled","cancellation_reason":"abandoned"}`},
 		{"invoice.paid", `{"id":"in_1","object":"invoice","status":"paid","customer":"cus_1","metadata":{"user_id":"u1","kind":"final_invoice","deletion":"final-invoice-u1-1"}}`},
+		{"invoice.created", `{"id":"in_2","object":"invoice","status":"draft","customer":"cus_1","amount_due":2000,"currency":"usd"}`},
 		{"charge.refunded", `{"id":"ch_1","object":"charge","amount":2500,"amount_refunded":1000,"payment_intent":"pi_1"}`},
 		{"charge.dispute.created", `{"id":"dp_1","object":"dispute","amount":2500,"status":"needs_response","payment_intent":"pi_1"}`},
 		{"charge.dispute.closed", `{"id":"dp_1","object":"dispute","amount":2500,"status":"won","payment_intent":{"id":"pi_1"}}`},
@@ -36,7 +38,8 @@ func FuzzDispatch(f *testing.F) {
 	f.Add([]byte(`not json`))
 
 	srv := NewServer([]string{"whsec_fuzz"}, ledger.New(nil),
-		deletion.New(nil, ledger.New(nil), nil, nil, nil, usage.Prices{}, nil, deletion.Config{}))
+		deletion.New(nil, ledger.New(nil), nil, nil, nil, usage.Prices{}, nil, deletion.Config{}),
+		invoicecredit.New(ledger.New(nil), nil, nil))
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		if _, err := payments.VerifyEvent(payload, stripetest.SignatureHeader(payload, "whsec_other", now), []string{"whsec_fuzz"}); !errors.Is(err, payments.ErrBadSignature) {
 			t.Fatalf("accepted a body signed with another secret: %v", err)

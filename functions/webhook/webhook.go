@@ -39,6 +39,10 @@ type (
 		InvoicePaid(inv payments.Invoice) ledger.Effect
 		Advance(ctx context.Context, userID string) error
 	}
+	credits interface {
+		Created(inv payments.Invoice) ledger.Effect
+		Finish(ctx context.Context, userID, invoiceID string) error
+	}
 )
 
 // Server handles Stripe's webhook deliveries.
@@ -46,11 +50,14 @@ type Server struct {
 	secrets   []string
 	ledger    events
 	deletions deletions
+	credits   credits
 }
 
 // NewServer wires a Server that accepts events signed with any of secrets.
-func NewServer(secrets []string, l events, d deletions) *Server {
-	return &Server{secrets: secrets, ledger: l, deletions: d}
+// The deletion and invoice-credit services may be nil in tests that send no
+// invoice events.
+func NewServer(secrets []string, l events, d deletions, c credits) *Server {
+	return &Server{secrets: secrets, ledger: l, deletions: d, credits: c}
 }
 
 var (
@@ -117,9 +124,17 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) (ledger.O
 	// account-deleted event). It runs from the recorded state, also on a
 	// duplicate delivery (the first one may have died right after the
 	// commit); what fails here the deletion sweep finishes.
-	if ev.Type == stripe.EventTypeInvoicePaid && out.UserID != "" && (out.Result == ledger.ResultApplied || out.Result == ledger.ResultDuplicate) {
+	settled := out.UserID != "" && (out.Result == ledger.ResultApplied || out.Result == ledger.ResultDuplicate)
+	if ev.Type == stripe.EventTypeInvoicePaid && settled {
 		if err := s.deletions.Advance(ctx, out.UserID); err != nil {
 			logger.WarnContext(ctx, "deletion not completed yet; the sweep will finish it", "user_id", out.UserID, "error", err.Error())
+		}
+	}
+	// Likewise the credit recorded for a new invoice is applied in Stripe
+	// from its ledger entry; Reconcile finishes what fails here.
+	if ev.Type == stripe.EventTypeInvoiceCreated && settled {
+		if err := s.credits.Finish(ctx, out.UserID, objectID); err != nil {
+			logger.WarnContext(ctx, "invoice credit not applied in Stripe yet; reconcile will finish it", "user_id", out.UserID, "error", err.Error())
 		}
 	}
 	return out, nil
@@ -146,10 +161,13 @@ func (s *Server) effectOf(ev stripe.Event) (ledger.Effect, string, error) {
 			return s.ledger.DisputeOpened(d), dp.ID, nil
 		}
 		return s.ledger.DisputeClosed(d), dp.ID, nil
-	case stripe.EventTypeInvoicePaid:
+	case stripe.EventTypeInvoicePaid, stripe.EventTypeInvoiceCreated:
 		var inv stripe.Invoice
 		if err := json.Unmarshal(ev.Data.Raw, &inv); err != nil || inv.ID == "" {
 			return nil, "", fmt.Errorf("%s: data.object is not an invoice: %v", ev.Type, err)
+		}
+		if ev.Type == stripe.EventTypeInvoiceCreated {
+			return s.credits.Created(payments.InvoiceFrom(&inv)), inv.ID, nil
 		}
 		return s.deletions.InvoicePaid(payments.InvoiceFrom(&inv)), inv.ID, nil
 	case stripe.EventTypePaymentIntentSucceeded:
@@ -214,7 +232,11 @@ var server = sync.OnceValues(func() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewServer(cfg.Secrets(), l, d), nil
+	c, err := platform.InvoiceCredits()
+	if err != nil {
+		return nil, err
+	}
+	return NewServer(cfg.Secrets(), l, d, c), nil
 })
 
 // Handle is the StripeWebhook entry point.

@@ -37,7 +37,7 @@ func newStack(t *testing.T, secrets ...string) *stack {
 		addFunds: addfunds.NewServer(b.Verifier, b.Settings, b.Checkout),
 		purchase: addfunds.NewPurchaseServer(b.Verifier, config.Packages{"partner": {Price: 10000, Credit: 15000}}, b.Customers, b.Checkout),
 		balance:  balance.NewServer(b.Verifier, b.Ledger),
-		webhook:  webhook.NewServer(secrets, b.Ledger, nil), // no invoice events here
+		webhook:  webhook.NewServer(secrets, b.Ledger, nil, nil), // no invoice events here
 	}
 }
 
@@ -284,7 +284,7 @@ func TestSecretRotation(t *testing.T) {
 func TestFirestoreDownIsTransient(t *testing.T) {
 	t.Parallel()
 	dead := ledger.New(testutil.UnreachableFirestore(t))
-	h := webhook.NewServer([]string{testutil.WebhookSecret}, dead, nil)
+	h := webhook.NewServer([]string{testutil.WebhookSecret}, dead, nil, nil)
 	payload := stripetest.NewEvent("evt_1", "payment_intent.succeeded", map[string]any{"id": "pi_1", "object": "payment_intent",
 		"metadata": map[string]string{"user_id": "u", "transaction_id": "tx"}}, time.Now())
 	req := testutil.WebhookRequest(payload, testutil.WebhookSecret)

@@ -112,6 +112,27 @@ func (s *Service) WithClock(now func() time.Time) *Service {
 	return s
 }
 
+// IndexCollection maps a Stripe customer to its user
+// (stripe_customers/{customerId}: userId), so that events about a customer
+// (invoices) find the user by document id.
+const IndexCollection = "stripe_customers"
+
+// UserIn reads, inside tx, the user of a Stripe customer.
+func (s *Service) UserIn(tx *firestore.Transaction, customerID string) (string, bool, error) {
+	if ledger.CheckID(customerID) != nil {
+		return "", false, nil
+	}
+	snap, err := tx.Get(s.fs.Collection(IndexCollection).Doc(customerID))
+	if status.Code(err) == codes.NotFound {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	userID, _ := snap.Data()["userId"].(string)
+	return userID, userID != "", nil
+}
+
 // IdempotencyKey is the Stripe idempotency key of a user's customer
 // creation: every creator of one user's customer uses it, so concurrent
 // creators within Stripe's 24 h key memory get the same customer.
@@ -275,6 +296,9 @@ func (s *Service) recordCustomer(ctx context.Context, userID, customerID string)
 		}
 		now := s.now()
 		acct.CustomerID, acct.PaymentsStatus, acct.LastError, acct.RepairAt, acct.UpdatedAt = customerID, StatusReady, nil, nil, now
+		if err := tx.Set(s.fs.Collection(IndexCollection).Doc(customerID), map[string]any{"userId": userID, "createdAt": now}); err != nil {
+			return err
+		}
 		return tx.Set(s.ref(userID), map[string]any{
 			"customerId": customerID, "paymentsStatus": StatusReady,
 			"lastError": firestore.Delete, "repairAt": firestore.Delete, "updatedAt": now,

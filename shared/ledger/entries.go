@@ -132,6 +132,48 @@ func (l *Ledger) CompleteRefund(tx *firestore.Transaction, userID, entryID, refu
 	})
 }
 
+// CompleteEntry marks a pending entry carried out in Stripe (by stripeID).
+func (l *Ledger) CompleteEntry(ctx context.Context, userID, entryID, stripeID string) error {
+	_, err := l.transactionRef(userID, entryID).Update(ctx, []firestore.Update{
+		{Path: "status", Value: StatusSucceeded},
+		{Path: "stripeId", Value: stripeID},
+		{Path: "updatedAt", Value: l.now()},
+	})
+	return err
+}
+
+// PendingEntries lists, across users, up to limit entries of type typ still
+// pending: work recorded in Firestore and not yet carried out in Stripe.
+func (l *Ledger) PendingEntries(ctx context.Context, typ string, limit int) ([]Transaction, error) {
+	snaps, err := l.fs.CollectionGroup(TransactionsCollection).Where("type", "==", typ).Where("status", "==", StatusPending).
+		Limit(limit).Documents(ctx).GetAll()
+	if err != nil {
+		return nil, fmt.Errorf("list pending %s entries: %w", typ, err)
+	}
+	out := make([]Transaction, 0, len(snaps))
+	for _, snap := range snaps {
+		t, err := decodeTransaction(snap)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// EntryIn reads, inside tx, one of the user's entries; ok is false when absent.
+func (l *Ledger) EntryIn(tx *firestore.Transaction, userID, entryID string) (Transaction, bool, error) {
+	snap, err := tx.Get(l.transactionRef(userID, entryID))
+	if isNotFound(err) {
+		return Transaction{}, false, nil
+	}
+	if err != nil {
+		return Transaction{}, false, err
+	}
+	t, err := decodeTransaction(snap)
+	return t, err == nil, err
+}
+
 func documents(ctx context.Context, tx *firestore.Transaction, q firestore.Query) ([]*firestore.DocumentSnapshot, error) {
 	if tx != nil {
 		return tx.Documents(q).GetAll()

@@ -53,6 +53,7 @@ const (
 	TypeUsageCharge      = "usage_charge"      // the balance paying for usage
 	TypeRefund           = "refund"            // balance returned to the card it came from
 	TypeBalanceForfeited = "balance_forfeited" // what could not be refunded when an account closed
+	TypeInvoiceCredit    = "invoice_credit"    // the balance paying a Stripe invoice, as a customer credit
 )
 
 // Transaction statuses.

@@ -33,6 +33,10 @@ type Transaction struct {
 	// RefundID the Stripe refund once made.
 	SourceTransactionID string `firestore:"sourceTransactionId,omitempty"`
 	RefundID            string `firestore:"refundId,omitempty"`
+	// InvoiceID is the Stripe invoice an invoice credit pays, and
+	// StripeID the Stripe object that carried it out.
+	InvoiceID string `firestore:"invoiceId,omitempty"`
+	StripeID  string `firestore:"stripeId,omitempty"`
 	// Credited guards the balance: a transaction adds to it at most once,
 	// whichever event or job reports the payment, and whatever its status
 	// becomes later.

@@ -155,4 +155,10 @@ func TestBillingRequestShapesAgainstStripeMock(t *testing.T) {
 	if _, err := c.CancelPaymentIntent(ctx, "pi_1"); err != nil {
 		t.Errorf("cancel payment intent: %v", err)
 	}
+	if _, err := c.CreditCustomer(ctx, "cus_1", 2000, "Prepaid balance applied to invoice in_1", "invoice_credit_in_1"); err != nil {
+		t.Errorf("create customer balance transaction: %v", err)
+	}
+	if _, _, err := c.FindCustomerCredit(ctx, "cus_1", "invoice_credit_in_1"); err != nil {
+		t.Errorf("list customer balance transactions: %v", err)
+	}
 }

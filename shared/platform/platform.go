@@ -22,6 +22,7 @@ import (
 	"example.com/billing/shared/deletion"
 	"example.com/billing/shared/events"
 	"example.com/billing/shared/httpx"
+	"example.com/billing/shared/invoicecredit"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/logging"
 	"example.com/billing/shared/payments"
@@ -178,6 +179,23 @@ var Deletions = sync.OnceValues(func() (*deletion.Service, error) {
 		return nil, err
 	}
 	return deletion.New(fs, l, customers, stripe, u, prices, o, cfg.Deletion), nil
+})
+
+// InvoiceCredits returns the process's invoice-credit service.
+var InvoiceCredits = sync.OnceValues(func() (*invoicecredit.Service, error) {
+	l, err := Ledger()
+	if err != nil {
+		return nil, err
+	}
+	customers, err := Customers()
+	if err != nil {
+		return nil, err
+	}
+	stripe, err := Stripe()
+	if err != nil {
+		return nil, err
+	}
+	return invoicecredit.New(l, customers, stripe), nil
 })
 
 // Verifier returns the process's console-token verifier.
