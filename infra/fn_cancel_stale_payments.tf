@@ -1,0 +1,47 @@
+# CancelStalePayments (Pub/Sub cancel-stale-payments, hourly from Cloud
+# Scheduler): cancels top-ups pending for too long, crediting any that turn
+# out paid. Private.
+#
+# Sizing: a sweep, one run at a time: a single instance serving one request,
+# so a tick that arrives during a run is refused (429) and redelivered by
+# Pub/Sub with backoff (overlap would be safe, only wasteful). A run cancels up to
+# STALE_PAYMENT_BATCH_SIZE (100) intents in a row, a Stripe call each, hence
+# 540 s: just under the 600 s a push subscription can wait for an answer.
+module "cancel_stale_payments" {
+  source = "./modules/function"
+
+  name        = "cancel-stale-payments"
+  entry_point = "CancelStalePayments"
+  description = "Hourly: cancels top-ups pending too long, credits any that were paid."
+  public      = false
+
+  env = merge(local.common_env, {
+    STALE_PAYMENT_AGE        = var.stale_payment_age
+    STALE_PAYMENT_BATCH_SIZE = tostring(var.stale_payment_batch_size)
+  })
+  secrets = local.stripe_key
+
+  memory          = "512Mi"
+  cpu             = "1"
+  concurrency     = 1
+  max_instances   = 1
+  timeout_seconds = 540
+
+  project               = var.project
+  region                = var.region
+  source_bucket         = google_storage_bucket.source.name
+  source_object         = google_storage_bucket_object.source.name
+  build_service_account = terraform_data.build_ready.output
+  deployer_email        = google_service_account.deployer.email
+
+  trigger_topic              = google_pubsub_topic.cancel_stale_payments.name
+  push_service_account_email = google_service_account.pubsub_push.email
+  pubsub_service_agent_email = local.pubsub_service_agent
+  dead_letter_topic          = google_pubsub_topic.dead_letter.id
+  # A tick older than an hour is superseded by newer ones, and a tick that
+  # failed five times says the sweep itself is broken.
+  message_retention     = "3600s"
+  max_delivery_attempts = 5
+
+  depends_on = [google_secret_manager_secret_version.placeholder]
+}
