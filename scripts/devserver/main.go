@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"os"
 
 	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
@@ -33,6 +34,14 @@ func main() {
 			jwks.ServeHTTP(w, r)
 		}); err != nil {
 			fatal(logger, "register /dev/jwks", err)
+		}
+	}
+	if os.Getenv("DEV_PPROF") != "" {
+		// Profiles for scripts/bench.sh; the deployed functions never have it.
+		for path, h := range map[string]http.HandlerFunc{"/debug/pprof/": pprof.Index, "/debug/pprof/profile": pprof.Profile} {
+			if err := funcframework.RegisterHTTPFunctionContext(context.Background(), path, h); err != nil {
+				fatal(logger, "register pprof", err)
+			}
 		}
 	}
 	logger.Info("serving functions", "address", "127.0.0.1:"+port)

@@ -46,8 +46,9 @@ type (
 	}
 	topUps interface {
 		Transaction(ctx context.Context, userID, txID string) (ledger.Transaction, error)
-		BeginTopUp(ctx context.Context, t ledger.TopUp) (ledger.Transaction, error)
+		BeginTopUp(ctx context.Context, t ledger.TopUp) (ledger.Transaction, bool, error)
 		AttachPaymentIntent(ctx context.Context, userID, txID, paymentIntentID string) error
+		AttachNewPaymentIntent(ctx context.Context, userID, txID, paymentIntentID string) error
 		FailTopUp(ctx context.Context, userID, txID, paymentIntentID, code, message string) error
 	}
 )
@@ -98,15 +99,18 @@ func (s *Service) Start(ctx context.Context, p Payment) (Started, error) {
 		Currency: p.Currency, PaymentMethodID: p.PaymentMethodID, PackageID: p.PackageID,
 	}
 	// A retry of a payment that already has its intent answers from it.
-	existing, err := s.ledger.Transaction(ctx, p.UserID, txID)
-	switch {
-	case err == nil && existing.PaymentIntentID != "":
-		if !topUp.Matches(existing) {
-			return Started{}, ledger.ErrConflict
+	// (Without a client key the id is new: there is nothing to look up.)
+	if p.IdempotencyKey != "" {
+		existing, err := s.ledger.Transaction(ctx, p.UserID, txID)
+		switch {
+		case err == nil && existing.PaymentIntentID != "":
+			if !topUp.Matches(existing) {
+				return Started{}, ledger.ErrConflict
+			}
+			return s.replay(ctx, existing)
+		case err != nil && !errors.Is(err, ledger.ErrNotFound):
+			return Started{}, err
 		}
-		return s.replay(ctx, existing)
-	case err != nil && !errors.Is(err, ledger.ErrNotFound):
-		return Started{}, err
 	}
 
 	// The customer first, on every payment path.
@@ -117,7 +121,7 @@ func (s *Service) Start(ctx context.Context, p Payment) (Started, error) {
 	if acct.Status != "" {
 		return Started{}, fmt.Errorf("%w (%s)", ErrAccountClosing, acct.Status)
 	}
-	tx, err := s.ledger.BeginTopUp(ctx, topUp)
+	tx, created, err := s.ledger.BeginTopUp(ctx, topUp)
 	if err != nil {
 		return Started{}, err
 	}
@@ -146,7 +150,11 @@ func (s *Service) Start(ctx context.Context, p Payment) (Started, error) {
 	if err := fault.Point(ctx, fault.CheckoutAfterIntent); err != nil {
 		return Started{}, err
 	}
-	if err := s.ledger.AttachPaymentIntent(ctx, tx.UserID, tx.ID, pi.ID); err != nil {
+	attach := s.ledger.AttachPaymentIntent
+	if created {
+		attach = s.ledger.AttachNewPaymentIntent
+	}
+	if err := attach(ctx, tx.UserID, tx.ID, pi.ID); err != nil {
 		// The intent exists and carries our ids in its metadata, so the
 		// webhook still finds the transaction; a retry with the same
 		// Idempotency-Key gets the same intent from Stripe.

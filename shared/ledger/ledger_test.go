@@ -19,7 +19,7 @@ import (
 func topUp(t *testing.T, l *ledger.Ledger, userID, txID string, amount int64) {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := l.BeginTopUp(ctx, ledger.TopUp{UserID: userID, ID: txID, Type: ledger.TypeCardTopUp, Amount: amount, Currency: ledger.Currency}); err != nil {
+	if _, _, err := l.BeginTopUp(ctx, ledger.TopUp{UserID: userID, ID: txID, Type: ledger.TypeCardTopUp, Amount: amount, Currency: ledger.Currency}); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.AttachPaymentIntent(ctx, userID, txID, "pi_"+txID); err != nil {
@@ -307,19 +307,19 @@ func TestBeginTopUpIsIdempotent(t *testing.T) {
 	l := ledger.New(testutil.Firestore(t))
 	ctx := context.Background()
 	req := ledger.TopUp{UserID: "u", ID: "tx", Type: ledger.TypeCardTopUp, Amount: 2500, Currency: "usd"}
-	first, err := l.BeginTopUp(ctx, req)
-	if err != nil {
-		t.Fatal(err)
+	first, created, err := l.BeginTopUp(ctx, req)
+	if err != nil || !created {
+		t.Fatal(created, err)
 	}
-	again, err := l.BeginTopUp(ctx, req)
-	if err != nil {
-		t.Fatal(err)
+	again, created, err := l.BeginTopUp(ctx, req)
+	if err != nil || created {
+		t.Fatal(created, err)
 	}
 	if diff := cmp.Diff(first, again); diff != "" {
 		t.Errorf("replay differs (-first +again):\n%s", diff)
 	}
 	req.Amount = 3000
-	if _, err := l.BeginTopUp(ctx, req); !errors.Is(err, ledger.ErrConflict) {
+	if _, _, err := l.BeginTopUp(ctx, req); !errors.Is(err, ledger.ErrConflict) {
 		t.Errorf("other amount: err = %v, want ErrConflict", err)
 	}
 }
@@ -331,13 +331,13 @@ func TestHistoryPagesNewestFirst(t *testing.T) {
 	var want []string
 	for i := range 7 {
 		id := fmt.Sprintf("tx%d", i)
-		if _, err := l.BeginTopUp(ctx, ledger.TopUp{UserID: "u", ID: id, Type: ledger.TypeCardTopUp, Amount: 1000, Currency: "usd"}); err != nil {
+		if _, _, err := l.BeginTopUp(ctx, ledger.TopUp{UserID: "u", ID: id, Type: ledger.TypeCardTopUp, Amount: 1000, Currency: "usd"}); err != nil {
 			t.Fatal(err)
 		}
 		want = append([]string{id}, want...)
 	}
 	// Another user's entries never show.
-	if _, err := l.BeginTopUp(ctx, ledger.TopUp{UserID: "other", ID: "txo", Type: ledger.TypeCardTopUp, Amount: 1000, Currency: "usd"}); err != nil {
+	if _, _, err := l.BeginTopUp(ctx, ledger.TopUp{UserID: "other", ID: "txo", Type: ledger.TypeCardTopUp, Amount: 1000, Currency: "usd"}); err != nil {
 		t.Fatal(err)
 	}
 	var got []string

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // Transaction is one ledger entry, stored at
@@ -78,39 +80,55 @@ func (t TopUp) Matches(tr Transaction) bool {
 }
 
 // BeginTopUp records a pending top-up, or returns the existing transaction
-// with this id if it was recorded by an earlier attempt of the same request.
-// An existing one with other parameters is ErrConflict.
-func (l *Ledger) BeginTopUp(ctx context.Context, t TopUp) (Transaction, error) {
+// with this id if it was recorded by an earlier attempt of the same request
+// (created reports which). An existing one with other parameters is
+// ErrConflict. A create is atomic on its own, so the first attempt costs one
+// write and no transaction.
+func (l *Ledger) BeginTopUp(ctx context.Context, t TopUp) (tr Transaction, created bool, err error) {
 	if err := errors.Join(CheckID(t.UserID), CheckID(t.ID)); err != nil {
-		return Transaction{}, err
+		return Transaction{}, false, err
 	}
 	ref := l.transactionRef(t.UserID, t.ID)
-	var out Transaction
-	err := l.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		snap, err := tx.Get(ref)
-		switch {
-		case err == nil:
-			if out, err = decodeTransaction(snap); err != nil {
-				return err
-			}
-			if !t.Matches(out) {
-				return ErrConflict
-			}
-			return nil
-		case !isNotFound(err):
-			return err
-		}
-		now := l.now()
-		out = Transaction{
-			ID: t.ID, UserID: t.UserID, Type: t.Type, Amount: t.Amount, ChargeAmount: t.charge(), Currency: t.Currency,
-			PaymentMethodID: t.PaymentMethodID, PackageID: t.PackageID, Status: StatusPending, CreatedAt: now, UpdatedAt: now,
-		}
-		return tx.Create(ref, out)
-	})
-	if err != nil {
-		return Transaction{}, fmt.Errorf("begin top-up %s: %w", t.ID, err)
+	now := l.now()
+	tr = Transaction{
+		ID: t.ID, UserID: t.UserID, Type: t.Type, Amount: t.Amount, ChargeAmount: t.charge(), Currency: t.Currency,
+		PaymentMethodID: t.PaymentMethodID, PackageID: t.PackageID, Status: StatusPending, CreatedAt: now, UpdatedAt: now,
 	}
-	return out, nil
+	_, err = ref.Create(ctx, tr)
+	if err == nil {
+		return tr, true, nil
+	}
+	if status.Code(err) != codes.AlreadyExists {
+		return Transaction{}, false, fmt.Errorf("begin top-up %s: %w", t.ID, err)
+	}
+	snap, err := ref.Get(ctx)
+	if err != nil {
+		return Transaction{}, false, fmt.Errorf("begin top-up %s: %w", t.ID, err)
+	}
+	if tr, err = decodeTransaction(snap); err != nil {
+		return Transaction{}, false, err
+	}
+	if !t.Matches(tr) {
+		return Transaction{}, false, fmt.Errorf("begin top-up %s: %w", t.ID, ErrConflict)
+	}
+	return tr, false, nil
+}
+
+// AttachNewPaymentIntent records the intent of a transaction this request
+// has just created (so it is pending, has no intent, and nothing but a
+// webhook for this very intent can have touched it): one batched write, no
+// transaction. Retries use AttachPaymentIntent.
+func (l *Ledger) AttachNewPaymentIntent(ctx context.Context, userID, txID, paymentIntentID string) error {
+	b := l.fs.Batch()
+	b.Update(l.transactionRef(userID, txID), []firestore.Update{
+		{Path: "paymentIntentId", Value: paymentIntentID},
+		{Path: "updatedAt", Value: l.now()},
+	})
+	b.Set(l.fs.Collection(IntentsCollection).Doc(paymentIntentID), intentIndex{UserID: userID, TransactionID: txID, CreatedAt: l.now()})
+	if _, err := b.Commit(ctx); err != nil {
+		return fmt.Errorf("attach payment intent %s to %s: %w", paymentIntentID, txID, err)
+	}
+	return nil
 }
 
 // Transaction returns one of the user's transactions, or ErrNotFound.
@@ -290,16 +308,25 @@ func (l *Ledger) SettleTopUp(p Payment) Effect {
 					return Outcome{}, err
 				}
 			}
-			if err := tx.Update(ref, []firestore.Update{
+			// Only what changes: every field written costs the datastore
+			// index work on the hottest path.
+			updates := []firestore.Update{
 				{Path: "status", Value: StatusSucceeded},
-				{Path: "amount", Value: credit},
 				{Path: "credited", Value: true},
 				{Path: "creditedAt", Value: now},
-				{Path: "paymentIntentId", Value: p.PaymentIntentID},
-				{Path: "failureCode", Value: firestore.Delete},
-				{Path: "failureMessage", Value: firestore.Delete},
 				{Path: "updatedAt", Value: now},
-			}); err != nil {
+			}
+			if credit != t.Amount {
+				updates = append(updates, firestore.Update{Path: "amount", Value: credit})
+			}
+			if t.PaymentIntentID != p.PaymentIntentID {
+				updates = append(updates, firestore.Update{Path: "paymentIntentId", Value: p.PaymentIntentID})
+			}
+			if t.FailureCode != "" || t.FailureMessage != "" {
+				updates = append(updates, firestore.Update{Path: "failureCode", Value: firestore.Delete},
+					firestore.Update{Path: "failureMessage", Value: firestore.Delete})
+			}
+			if err := tx.Update(ref, updates); err != nil {
 				return Outcome{}, err
 			}
 			if err := l.credit(tx, p.UserID, credit, now); err != nil {
