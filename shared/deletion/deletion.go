@@ -115,8 +115,10 @@ type Deletion struct {
 }
 
 // InProgress reports a deletion that is neither finished nor canceled.
-func (d Deletion) InProgress() bool {
-	return d.State != "" && d.State != StateDeleted && d.State != StateCanceled
+func (d Deletion) InProgress() bool { return inProgress(d.State) }
+
+func inProgress(state string) bool {
+	return state != "" && state != StateDeleted && state != StateCanceled
 }
 
 // key is the deletion's own id, used in idempotency keys and event ids.

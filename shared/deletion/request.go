@@ -33,10 +33,10 @@ func (s *Service) Request(ctx context.Context, userID, email string) (Deletion, 
 	if check.Deletion != nil && (check.Deletion.State == StateDeleted) {
 		return s.Get(ctx, nil, userID)
 	}
-	if check.Deletion == nil || !isActive(check.Deletion.State) {
-		if check.blocking() {
-			return Deletion{}, &BlockedError{Check: check}
-		}
+	// A deletion in progress is returned as it is (its own final invoice
+	// is among the unpaid ones); otherwise anything owed blocks.
+	if (check.Deletion == nil || !inProgress(check.Deletion.State)) && check.blocking() {
+		return Deletion{}, &BlockedError{Check: check}
 	}
 	d, err := s.record(ctx, userID)
 	if err != nil {
@@ -49,10 +49,6 @@ func (s *Service) Request(ctx context.Context, userID, email string) (Deletion, 
 		logging.FromContext(ctx).WarnContext(ctx, "deletion recorded; a later attempt will finish it", "state", d.State, "error", err.Error())
 	}
 	return s.Get(ctx, nil, userID)
-}
-
-func isActive(state string) bool {
-	return state != "" && state != StateDeleted && state != StateCanceled
 }
 
 // record is the one transaction of a request.
