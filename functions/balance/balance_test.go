@@ -28,12 +28,12 @@ func TestBalancePagesThroughHistoryNewestFirst(t *testing.T) {
 	var want []string
 	for i := range 45 {
 		id := fmt.Sprintf("tx%02d", i)
-		if _, err := b.Ledger.BeginTopUp(ctx, ledger.TopUp{UserID: "u1", ID: id, Type: ledger.TypeCardTopUp, Amount: 1000, Currency: "usd"}); err != nil {
+		if _, _, err := b.Ledger.BeginTopUp(ctx, ledger.TopUp{UserID: "u1", ID: id, Type: ledger.TypeCardTopUp, Amount: 1000, Currency: "usd"}); err != nil {
 			t.Fatal(err)
 		}
 		want = append([]string{id}, want...)
 	}
-	if _, err := b.Ledger.BeginTopUp(ctx, ledger.TopUp{UserID: "u2", ID: "theirs", Type: ledger.TypeCardTopUp, Amount: 1000, Currency: "usd"}); err != nil {
+	if _, _, err := b.Ledger.BeginTopUp(ctx, ledger.TopUp{UserID: "u2", ID: "theirs", Type: ledger.TypeCardTopUp, Amount: 1000, Currency: "usd"}); err != nil {
 		t.Fatal(err)
 	}
 	token := b.Issuer.Token(t, "u1", "")

@@ -120,7 +120,7 @@ func TestCancelStalePayments(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A top-up whose process died before it reached Stripe.
-	if _, err := e.Ledger.BeginTopUp(context.Background(), ledger.TopUp{UserID: "u3", ID: "tx_dead", Type: ledger.TypeCardTopUp, Amount: 1000, Currency: "usd"}); err != nil {
+	if _, _, err := e.Ledger.BeginTopUp(context.Background(), ledger.TopUp{UserID: "u3", ID: "tx_dead", Type: ledger.TypeCardTopUp, Amount: 1000, Currency: "usd"}); err != nil {
 		t.Fatal(err)
 	}
 
