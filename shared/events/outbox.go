@@ -10,8 +10,6 @@ import (
 
 	"cloud.google.com/go/firestore"
 	"cloud.google.com/go/pubsub/v2"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"example.com/billing/shared/fault"
 )
@@ -68,14 +66,18 @@ func (o *Outbox) Add(tx *firestore.Transaction, id, topic string, payload any) e
 // Flush publishes the given events if they are recorded and still
 // pending; an id never recorded is nothing to do.
 func (o *Outbox) Flush(ctx context.Context, ids ...string) error {
+	refs := make([]*firestore.DocumentRef, len(ids))
+	for i, id := range ids {
+		refs[i] = o.fs.Collection(OutboxCollection).Doc(id)
+	}
+	// One round trip for all of them; absent ids come back not existing.
+	snaps, err := o.fs.GetAll(ctx, refs)
+	if err != nil {
+		return fmt.Errorf("read outbox %v: %w", ids, err)
+	}
 	var errs []error
-	for _, id := range ids {
-		snap, err := o.fs.Collection(OutboxCollection).Doc(id).Get(ctx)
-		if status.Code(err) == codes.NotFound {
-			continue
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("read outbox %s: %w", id, err))
+	for _, snap := range snaps {
+		if !snap.Exists() {
 			continue
 		}
 		if err := o.publish(ctx, snap); err != nil {
@@ -85,8 +87,8 @@ func (o *Outbox) Flush(ctx context.Context, ids ...string) error {
 	return errors.Join(errs...)
 }
 
-// FlushPending publishes up to limit pending events, oldest first, and
-// returns how many it published.
+// FlushPending publishes up to limit pending events (in no particular
+// order: each is independent) and returns how many it published.
 func (o *Outbox) FlushPending(ctx context.Context, limit int) (int, error) {
 	snaps, err := o.fs.Collection(OutboxCollection).Where("pending", "==", true).Limit(limit).Documents(ctx).GetAll()
 	if err != nil {
