@@ -6,10 +6,10 @@ package billing
 import (
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 
-	"example.com/billing/functions/account"
 	"example.com/billing/functions/addfunds"
 	"example.com/billing/functions/balance"
 	"example.com/billing/functions/deletion"
+	"example.com/billing/functions/onboarding"
 	"example.com/billing/functions/reconcile"
 	"example.com/billing/functions/repair"
 	"example.com/billing/functions/usage"
@@ -20,13 +20,13 @@ func init() {
 	functions.HTTP("AddFunds", addfunds.Handle)
 	functions.HTTP("PurchasePackage", addfunds.HandlePurchase)
 	functions.HTTP("Balance", balance.Handle)
-	functions.HTTP("Account", account.HandleAccount)
-	functions.HTTP("AccountSetup", account.HandleSetup)
+	functions.HTTP("Account", onboarding.HandleAccount)
+	functions.HTTP("AccountSetup", onboarding.HandleSetup)
 	functions.HTTP("DeletionCheck", deletion.HandleCheck)
 	functions.HTTP("RequestDeletion", deletion.HandleRequest)
 	functions.HTTP("CancelDeletion", deletion.HandleCancel)
 	functions.HTTP("StripeWebhook", webhook.Handle)
-	functions.CloudEvent("OnUserActivated", account.HandleUserActivated)
+	functions.CloudEvent("OnUserActivated", onboarding.HandleUserActivated)
 	functions.CloudEvent("OnUsageReported", usage.Handle)
 	functions.CloudEvent("RepairCustomers", repair.Handle)
 	functions.CloudEvent("DeletionSweep", deletion.HandleSweep)

@@ -58,7 +58,7 @@ summary=$(printf 'tests: %d passed, %d failed' "$(grep -cE '^\s*--- PASS' "$log"
 
 step "fuzz targets, briefly"
 for target in ./functions/addfunds:FuzzParseAmount ./functions/addfunds:FuzzAddFundsBody \
-	./functions/webhook:FuzzDispatch ./shared/usage:FuzzParseReport; do
+	./functions/webhook:FuzzDispatch ./shared/metering:FuzzParseReport; do
 	go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "${FUZZ_TIME:-5s}" "${target%%:*}"
 done
 

@@ -14,25 +14,25 @@ import (
 	"example.com/billing/shared/checkout"
 	"example.com/billing/shared/config"
 	"example.com/billing/shared/customer"
-	"example.com/billing/shared/devauth"
 	"example.com/billing/shared/ledger"
-	"example.com/billing/shared/testutil"
+	"example.com/billing/shared/testsupport/devauth"
+	"example.com/billing/shared/testsupport/testenv"
 )
 
-func newServer(b *testutil.Billing) *addfunds.Server {
+func newServer(b *testenv.Billing) *addfunds.Server {
 	return addfunds.NewServer(b.Verifier, b.Settings, b.Checkout)
 }
 
-func post(t *testing.T, h http.Handler, token string, body any, idempotencyKey string) testutil.Response {
+func post(t *testing.T, h http.Handler, token string, body any, idempotencyKey string) testenv.Response {
 	t.Helper()
-	req := testutil.Request(http.MethodPost, "/AddFunds", token, body)
+	req := testenv.Request(http.MethodPost, "/AddFunds", token, body)
 	if idempotencyKey != "" {
 		req.Header.Set("Idempotency-Key", idempotencyKey)
 	}
-	return testutil.Do(t, h, req)
+	return testenv.Do(t, h, req)
 }
 
-func history(t *testing.T, b *testutil.Billing, userID string) []ledger.Transaction {
+func history(t *testing.T, b *testenv.Billing, userID string) []ledger.Transaction {
 	t.Helper()
 	page, err := b.Ledger.History(context.Background(), userID, 100, "")
 	if err != nil {
@@ -43,14 +43,14 @@ func history(t *testing.T, b *testutil.Billing, userID string) []ledger.Transact
 
 func TestBadInput(t *testing.T) {
 	t.Parallel()
-	b := testutil.NewBilling(t)
+	b := testenv.NewBilling(t)
 	h := newServer(b)
 	token := b.Issuer.Token(t, "u1", "u1@example.com")
 	expired, err := b.Issuer.Mint(devauth.Claims{Subject: "u1", Expiry: time.Now().Add(-time.Minute)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	forged := testutil.NewIssuer(t, "ES256").Token(t, "u1", "")
+	forged := testenv.NewIssuer(t, "ES256").Token(t, "u1", "")
 	cases := []struct {
 		name       string
 		method     string
@@ -97,11 +97,11 @@ func TestBadInput(t *testing.T) {
 			if tc.method != "" {
 				method = tc.method
 			}
-			req := testutil.Request(method, "/AddFunds", tok, tc.body)
+			req := testenv.Request(method, "/AddFunds", tok, tc.body)
 			if tc.key != "" {
 				req.Header.Set("Idempotency-Key", tc.key)
 			}
-			got := testutil.Do(t, h, req)
+			got := testenv.Do(t, h, req)
 			if got.Status != tc.wantStatus || got.ErrorCode() != tc.wantCode {
 				t.Fatalf("answer %d %q, want %d %q: %s", got.Status, got.ErrorCode(), tc.wantStatus, tc.wantCode, got.Raw)
 			}
@@ -122,7 +122,7 @@ func TestBadInput(t *testing.T) {
 
 func TestAddFundsCreatesAPendingTopUp(t *testing.T) {
 	t.Parallel()
-	b := testutil.NewBilling(t)
+	b := testenv.NewBilling(t)
 	h := newServer(b)
 	got := post(t, h, b.Issuer.Token(t, "u1", "u1@example.com"), map[string]any{"amount": 2500}, "")
 	if got.Status != http.StatusOK {
@@ -181,7 +181,7 @@ func TestAddFundsCreatesAPendingTopUp(t *testing.T) {
 
 func TestIdempotencyKeyReturnsTheFirstAnswer(t *testing.T) {
 	t.Parallel()
-	b := testutil.NewBilling(t)
+	b := testenv.NewBilling(t)
 	h := newServer(b)
 	token := b.Issuer.Token(t, "u1", "")
 	first := post(t, h, token, map[string]any{"amount": 2500}, "order-7")
@@ -222,7 +222,7 @@ func TestSavedCard(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			b := testutil.NewBilling(t)
+			b := testenv.NewBilling(t)
 			h := newServer(b)
 			token := b.Issuer.Token(t, "u1", "")
 			body := map[string]any{"amount": 5000, "paymentMethodId": tc.paymentMethod}
@@ -251,7 +251,7 @@ func TestSavedCard(t *testing.T) {
 
 func TestSettingsTakeEffectWithoutRestart(t *testing.T) {
 	t.Parallel()
-	b := testutil.NewBilling(t)
+	b := testenv.NewBilling(t)
 	h := newServer(b)
 	token := b.Issuer.Token(t, "u1", "")
 	set := func(fields map[string]any) {
@@ -286,7 +286,7 @@ func TestSettingsTakeEffectWithoutRestart(t *testing.T) {
 
 func TestStripeDownWritesNothingHalfway(t *testing.T) {
 	t.Parallel()
-	b := testutil.NewBilling(t)
+	b := testenv.NewBilling(t)
 	h := newServer(b)
 	token := b.Issuer.Token(t, "u1", "")
 
@@ -338,14 +338,14 @@ func TestStripeDownWritesNothingHalfway(t *testing.T) {
 
 func TestFirestoreDownIsAClear503(t *testing.T) {
 	t.Parallel()
-	b := testutil.NewBilling(t)
-	dead := testutil.UnreachableFirestore(t)
-	h := addfunds.NewServer(b.Verifier, config.NewSettingsStore(dead, testutil.DefaultSettings, 0),
+	b := testenv.NewBilling(t)
+	dead := testenv.UnreachableFirestore(t)
+	h := addfunds.NewServer(b.Verifier, config.NewSettingsStore(dead, testenv.DefaultSettings, 0),
 		checkout.New(customer.New(dead, b.Payments), b.Payments, ledger.New(dead)))
-	req := testutil.Request(http.MethodPost, "/AddFunds", b.Issuer.Token(t, "u1", ""), map[string]any{"amount": 2500})
+	req := testenv.Request(http.MethodPost, "/AddFunds", b.Issuer.Token(t, "u1", ""), map[string]any{"amount": 2500})
 	ctx, cancel := context.WithTimeout(req.Context(), 3*time.Second)
 	defer cancel()
-	got := testutil.Do(t, h, req.WithContext(ctx))
+	got := testenv.Do(t, h, req.WithContext(ctx))
 	if got.Status != http.StatusServiceUnavailable || got.ErrorCode() != "temporarily_unavailable" {
 		t.Fatalf("answer %d %s", got.Status, got.Raw)
 	}

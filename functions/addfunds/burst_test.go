@@ -14,7 +14,7 @@ import (
 
 	"example.com/billing/functions/webhook"
 	"example.com/billing/shared/ledger"
-	"example.com/billing/shared/testutil"
+	"example.com/billing/shared/testsupport/testenv"
 )
 
 // A burst of 60 top-ups (6 users) while Stripe answers 503 for a few
@@ -24,7 +24,7 @@ import (
 // the payments every balance is the hand-computed sum.
 func TestBurstWhileStripeIsDown(t *testing.T) {
 	t.Parallel()
-	b := testutil.NewBilling(t)
+	b := testenv.NewBilling(t)
 	srv := httptest.NewServer(newServer(b))
 	defer srv.Close()
 
@@ -113,7 +113,7 @@ func TestBurstWhileStripeIsDown(t *testing.T) {
 	if n := len(b.Stripe.Customers()); n != len(want) {
 		t.Errorf("%d customers for %d users", n, len(want))
 	}
-	hook := webhook.NewServer([]string{testutil.WebhookSecret}, b.Ledger, nil, nil)
+	hook := webhook.NewServer([]string{testenv.WebhookSecret}, b.Ledger, nil, nil)
 	for _, tu := range topUps {
 		txs := history(t, b, tu.user)
 		if len(txs) != len(topUps)/len(want) {
@@ -123,7 +123,7 @@ func TestBurstWhileStripeIsDown(t *testing.T) {
 			t.Fatal(err)
 		}
 		ev, _ := b.Stripe.LastEvent("payment_intent.succeeded", tu.piID)
-		if got := testutil.Do(t, hook, testutil.WebhookRequest(ev.Payload, testutil.WebhookSecret)); got.Body["result"] != ledger.ResultApplied {
+		if got := testenv.Do(t, hook, testenv.WebhookRequest(ev.Payload, testenv.WebhookSecret)); got.Body["result"] != ledger.ResultApplied {
 			t.Fatalf("credit of %s: %s", tu.key, got.Raw)
 		}
 	}

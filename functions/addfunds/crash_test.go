@@ -8,7 +8,7 @@ import (
 
 	"example.com/billing/shared/fault"
 	"example.com/billing/shared/ledger"
-	"example.com/billing/shared/testutil"
+	"example.com/billing/shared/testsupport/testenv"
 )
 
 // A process dying at any point of AddFunds, followed by the client's retry
@@ -24,15 +24,15 @@ func TestCrashThenRetryEndsLikeACleanRun(t *testing.T) {
 		IntentRecorded                   bool
 	}
 	run := func(t *testing.T, point string) end {
-		b := testutil.NewBilling(t)
+		b := testenv.NewBilling(t)
 		h := newServer(b)
 		token := b.Issuer.Token(t, "u1", "u1@example.com")
-		req := testutil.Request(http.MethodPost, "/AddFunds", token, map[string]any{"amount": 2500})
+		req := testenv.Request(http.MethodPost, "/AddFunds", token, map[string]any{"amount": 2500})
 		req.Header.Set("Idempotency-Key", "order-1")
 		if point != "" {
 			inj := fault.New().Fail(point, 1)
 			req = req.WithContext(fault.With(req.Context(), inj))
-			if got := testutil.Do(t, h, req); got.Status < 500 {
+			if got := testenv.Do(t, h, req); got.Status < 500 {
 				t.Fatalf("with a crash at %s: %d %s, want a 5xx", point, got.Status, got.Raw)
 			}
 			if inj.Hits(point) != 1 {

@@ -9,20 +9,20 @@ import (
 	"example.com/billing/functions/webhook"
 	"example.com/billing/shared/config"
 	"example.com/billing/shared/ledger"
-	"example.com/billing/shared/testutil"
+	"example.com/billing/shared/testsupport/testenv"
 )
 
 var packages = config.Packages{"partner-pro": {Price: 10000, Credit: 15000}}
 
 func TestPurchasePackageBeforeAnySetupCreditsOnce(t *testing.T) {
 	t.Parallel()
-	b := testutil.NewBilling(t)
+	b := testenv.NewBilling(t)
 	h := addfunds.NewPurchaseServer(b.Verifier, packages, b.Customers, b.Checkout)
-	hook := webhook.NewServer([]string{testutil.WebhookSecret}, b.Ledger, nil, nil) // no invoice events here
+	hook := webhook.NewServer([]string{testenv.WebhookSecret}, b.Ledger, nil, nil) // no invoice events here
 	token := b.Issuer.Token(t, "newcomer", "n@example.com")
 
 	// No AccountSetup, no activation: the purchase ensures the customer first.
-	got := testutil.Do(t, h, testutil.Request(http.MethodPost, "/PurchasePackage", token, map[string]any{"package": "partner-pro"}))
+	got := testenv.Do(t, h, testenv.Request(http.MethodPost, "/PurchasePackage", token, map[string]any{"package": "partner-pro"}))
 	if got.Status != http.StatusOK || got.Body["package"] != "partner-pro" || got.Body["amount"] != 10000.0 {
 		t.Fatalf("purchase: %d %s", got.Status, got.Raw)
 	}
@@ -41,7 +41,7 @@ func TestPurchasePackageBeforeAnySetupCreditsOnce(t *testing.T) {
 	}
 	ev, _ := b.Stripe.LastEvent("payment_intent.succeeded", piID)
 	for range 2 {
-		if got := testutil.Do(t, hook, testutil.WebhookRequest(ev.Payload, testutil.WebhookSecret)); got.Status != http.StatusOK {
+		if got := testenv.Do(t, hook, testenv.WebhookRequest(ev.Payload, testenv.WebhookSecret)); got.Status != http.StatusOK {
 			t.Fatalf("webhook: %d %s", got.Status, got.Raw)
 		}
 	}
@@ -59,14 +59,14 @@ func TestPurchasePackageBeforeAnySetupCreditsOnce(t *testing.T) {
 	}
 
 	// A plan is bought once.
-	if got := testutil.Do(t, h, testutil.Request(http.MethodPost, "/PurchasePackage", token, map[string]any{"package": "partner-pro"})); got.Status != http.StatusConflict || got.ErrorCode() != "package_already_purchased" {
+	if got := testenv.Do(t, h, testenv.Request(http.MethodPost, "/PurchasePackage", token, map[string]any{"package": "partner-pro"})); got.Status != http.StatusConflict || got.ErrorCode() != "package_already_purchased" {
 		t.Errorf("second purchase: %d %s", got.Status, got.Raw)
 	}
 }
 
 func TestPurchasePackageBadInput(t *testing.T) {
 	t.Parallel()
-	b := testutil.NewBilling(t)
+	b := testenv.NewBilling(t)
 	h := addfunds.NewPurchaseServer(b.Verifier, packages, b.Customers, b.Checkout)
 	token := b.Issuer.Token(t, "u1", "")
 	cases := []struct {
@@ -83,7 +83,7 @@ func TestPurchasePackageBadInput(t *testing.T) {
 		{name: "malformed", token: token, body: `{"package":`, wantStatus: 400, wantCode: "invalid_request"},
 	}
 	for _, tc := range cases {
-		got := testutil.Do(t, h, testutil.Request(http.MethodPost, "/PurchasePackage", tc.token, tc.body))
+		got := testenv.Do(t, h, testenv.Request(http.MethodPost, "/PurchasePackage", tc.token, tc.body))
 		if got.Status != tc.wantStatus || got.ErrorCode() != tc.wantCode {
 			t.Errorf("%s: %d %s, want %d %s", tc.name, got.Status, got.Raw, tc.wantStatus, tc.wantCode)
 		}

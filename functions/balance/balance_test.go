@@ -12,17 +12,17 @@ import (
 
 	"example.com/billing/functions/balance"
 	"example.com/billing/shared/ledger"
-	"example.com/billing/shared/testutil"
+	"example.com/billing/shared/testsupport/testenv"
 )
 
-func get(t *testing.T, h http.Handler, token string, query url.Values) testutil.Response {
+func get(t *testing.T, h http.Handler, token string, query url.Values) testenv.Response {
 	t.Helper()
-	return testutil.Do(t, h, testutil.Request(http.MethodGet, "/Balance?"+query.Encode(), token, nil))
+	return testenv.Do(t, h, testenv.Request(http.MethodGet, "/Balance?"+query.Encode(), token, nil))
 }
 
 func TestBalancePagesThroughHistoryNewestFirst(t *testing.T) {
 	t.Parallel()
-	b := testutil.NewBilling(t)
+	b := testenv.NewBilling(t)
 	h := balance.NewServer(b.Verifier, b.Ledger)
 	ctx := context.Background()
 	var want []string
@@ -70,7 +70,7 @@ func TestBalancePagesThroughHistoryNewestFirst(t *testing.T) {
 
 func TestBalanceOfANewUserIsZero(t *testing.T) {
 	t.Parallel()
-	b := testutil.NewBilling(t)
+	b := testenv.NewBilling(t)
 	got := get(t, balance.NewServer(b.Verifier, b.Ledger), b.Issuer.Token(t, "new", ""), nil)
 	want := map[string]any{"balance": map[string]any{"amount": 0.0, "currency": "usd"}, "transactions": []any{}, "nextPageToken": ""}
 	if diff := cmp.Diff(want, got.Body); diff != "" {
@@ -80,7 +80,7 @@ func TestBalanceOfANewUserIsZero(t *testing.T) {
 
 func TestBalanceBadInput(t *testing.T) {
 	t.Parallel()
-	b := testutil.NewBilling(t)
+	b := testenv.NewBilling(t)
 	h := balance.NewServer(b.Verifier, b.Ledger)
 	token := b.Issuer.Token(t, "u1", "")
 	cases := []struct {
@@ -103,7 +103,7 @@ func TestBalanceBadInput(t *testing.T) {
 			if tc.method != "" {
 				method = tc.method
 			}
-			got := testutil.Do(t, h, testutil.Request(method, "/Balance?"+tc.query.Encode(), tc.token, nil))
+			got := testenv.Do(t, h, testenv.Request(method, "/Balance?"+tc.query.Encode(), tc.token, nil))
 			if got.Status != tc.wantStatus || got.ErrorCode() != tc.wantCode {
 				t.Errorf("answer %d %s, want %d %s", got.Status, got.Raw, tc.wantStatus, tc.wantCode)
 			}
@@ -113,12 +113,12 @@ func TestBalanceBadInput(t *testing.T) {
 
 func TestFirestoreDownIsAClear503(t *testing.T) {
 	t.Parallel()
-	b := testutil.NewBilling(t)
-	h := balance.NewServer(b.Verifier, ledger.New(testutil.UnreachableFirestore(t)))
-	req := testutil.Request(http.MethodGet, "/Balance", b.Issuer.Token(t, "u1", ""), nil)
+	b := testenv.NewBilling(t)
+	h := balance.NewServer(b.Verifier, ledger.New(testenv.UnreachableFirestore(t)))
+	req := testenv.Request(http.MethodGet, "/Balance", b.Issuer.Token(t, "u1", ""), nil)
 	ctx, cancel := context.WithTimeout(req.Context(), 3*time.Second)
 	defer cancel()
-	got := testutil.Do(t, h, req.WithContext(ctx))
+	got := testenv.Do(t, h, req.WithContext(ctx))
 	if got.Status != http.StatusServiceUnavailable || got.ErrorCode() != "temporarily_unavailable" {
 		t.Errorf("answer %d %s", got.Status, got.Raw)
 	}

@@ -10,9 +10,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	fdeletion "example.com/billing/functions/deletion"
-	"example.com/billing/shared/deletion"
+	"example.com/billing/shared/closing"
 	"example.com/billing/shared/fault"
-	"example.com/billing/shared/testutil"
+	"example.com/billing/shared/testsupport/testenv"
 )
 
 // end is what a deletion flow leaves behind.
@@ -37,7 +37,7 @@ func (e *env) end(t *testing.T, userID string) end {
 		}
 		return len(ids)
 	}
-	out.RequestedEvents, out.DeletedEvents = distinct(deletion.TopicDeletionRequested), distinct(deletion.TopicDeleted)
+	out.RequestedEvents, out.DeletedEvents = distinct(closing.TopicDeletionRequested), distinct(closing.TopicDeleted)
 	return out
 }
 
@@ -50,10 +50,10 @@ func (e *env) sweep(t *testing.T) {
 	}
 }
 
-func (e *env) requestWith(t *testing.T, userID string, inj *fault.Injector) testutil.Response {
+func (e *env) requestWith(t *testing.T, userID string, inj *fault.Injector) testenv.Response {
 	t.Helper()
-	req := testutil.Request(http.MethodPost, "/", e.Issuer.Token(t, userID, userID+"@example.com"), nil)
-	return testutil.Do(t, e.srv.Request(), req.WithContext(fault.With(req.Context(), inj)))
+	req := testenv.Request(http.MethodPost, "/", e.Issuer.Token(t, userID, userID+"@example.com"), nil)
+	return testenv.Do(t, e.srv.Request(), req.WithContext(fault.With(req.Context(), inj)))
 }
 
 // The invoice flow: usage larger than the balance, then the invoice paid.
@@ -83,7 +83,7 @@ func TestInvoiceFlowCrashesEndLikeACleanRun(t *testing.T) {
 		return e.end(t, "u1")
 	}
 	clean := run(t, "")
-	want := end{State: deletion.StateDeleted, Account: deletion.AccountDeleted, Invoices: 1, RequestedEvents: 1, DeletedEvents: 1}
+	want := end{State: closing.StateDeleted, Account: closing.AccountDeleted, Invoices: 1, RequestedEvents: 1, DeletedEvents: 1}
 	if diff := cmp.Diff(want, clean); diff != "" {
 		t.Fatalf("clean run (-want +got):\n%s", diff)
 	}
@@ -110,18 +110,18 @@ func TestPaymentCrashesEndLikeACleanRun(t *testing.T) {
 			t.Fatal(err)
 		}
 		ev, _ := e.Stripe.LastEvent("invoice.paid", d.InvoiceID)
-		req := testutil.WebhookRequest(ev.Payload, testutil.WebhookSecret)
+		req := testenv.WebhookRequest(ev.Payload, testenv.WebhookSecret)
 		if point != "" {
 			req = req.WithContext(fault.With(req.Context(), fault.New().Fail(point, 1)))
 		}
-		testutil.Do(t, e.hook, req)
+		testenv.Do(t, e.hook, req)
 		// Stripe redelivers (a 5xx, or its usual duplicate); the sweep runs.
-		testutil.Do(t, e.hook, testutil.WebhookRequest(ev.Payload, testutil.WebhookSecret))
+		testenv.Do(t, e.hook, testenv.WebhookRequest(ev.Payload, testenv.WebhookSecret))
 		e.sweep(t)
 		return e.end(t, "u1")
 	}
 	clean := run(t, "")
-	if clean.State != deletion.StateDeleted || clean.DeletedEvents != 1 {
+	if clean.State != closing.StateDeleted || clean.DeletedEvents != 1 {
 		t.Fatalf("clean run = %+v", clean)
 	}
 	for _, point := range []string{fault.LedgerAfterCommit, fault.DeletionAfterDetach, fault.OutboxAfterPublish} {
@@ -152,7 +152,7 @@ func TestRefundFlowCrashesEndLikeACleanRun(t *testing.T) {
 		return e.end(t, "u1")
 	}
 	clean := run(t, "")
-	want := end{State: deletion.StateDeleted, Account: deletion.AccountDeleted, Refunds: 2, RefundedAmount: 1241, RequestedEvents: 1, DeletedEvents: 1}
+	want := end{State: closing.StateDeleted, Account: closing.AccountDeleted, Refunds: 2, RefundedAmount: 1241, RequestedEvents: 1, DeletedEvents: 1}
 	if diff := cmp.Diff(want, clean); diff != "" {
 		t.Fatalf("clean run (-want +got):\n%s", diff)
 	}

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"example.com/billing/shared/auth"
-	"example.com/billing/shared/deletion"
+	"example.com/billing/shared/closing"
 	"example.com/billing/shared/httpx"
 	"example.com/billing/shared/logging"
 	"example.com/billing/shared/payments"
@@ -25,9 +25,9 @@ type (
 		Authenticate(r *http.Request) (auth.User, error)
 	}
 	deletions interface {
-		Check(ctx context.Context, userID, email string) (deletion.Check, error)
-		Request(ctx context.Context, userID, email string) (deletion.Deletion, error)
-		Cancel(ctx context.Context, userID string) (deletion.Deletion, error)
+		Check(ctx context.Context, userID, email string) (closing.Check, error)
+		Request(ctx context.Context, userID, email string) (closing.Deletion, error)
+		Cancel(ctx context.Context, userID string) (closing.Deletion, error)
 	}
 )
 
@@ -50,7 +50,7 @@ var (
 
 func toHTTP(err error) error {
 	var he *httpx.Error
-	var blocked *deletion.BlockedError
+	var blocked *closing.BlockedError
 	var pe *payments.Error
 	switch {
 	case errors.As(err, &he):
@@ -59,11 +59,11 @@ func toHTTP(err error) error {
 		return &httpx.Error{Status: http.StatusConflict, Code: "deletion_blocked",
 			Message: "The account cannot be deleted yet: " + joinReasons(blocked.Check.Reasons),
 			Extra:   checkFields(blocked.Check), Cause: err}
-	case errors.Is(err, deletion.ErrNotCancelable):
+	case errors.Is(err, closing.ErrNotCancelable):
 		return errNotCancelable.WithCause(err)
-	case errors.Is(err, deletion.ErrNoDeletion):
+	case errors.Is(err, closing.ErrNoDeletion):
 		return errNoDeletion.WithCause(err)
-	case errors.Is(err, deletion.ErrDeleted):
+	case errors.Is(err, closing.ErrDeleted):
 		return errDeleted.WithCause(err)
 	case errors.As(err, &pe):
 		return errUnavailable.WithCause(err)
@@ -84,7 +84,7 @@ func joinReasons(reasons []string) string {
 }
 
 // checkFields are the check's fields, to stand beside a 409's error.
-func checkFields(c deletion.Check) map[string]any {
+func checkFields(c closing.Check) map[string]any {
 	return map[string]any{
 		"canDelete": c.CanDelete, "reasons": c.Reasons, "unpaidInvoices": c.UnpaidInvoices, "amountOwed": c.AmountOwed,
 		"pendingInvoiceItems": c.PendingInvoiceItems, "pendingPayments": c.PendingPayments, "currentUsage": c.CurrentUsage,
@@ -159,7 +159,7 @@ type Refund struct {
 	Status          string `json:"status"`
 }
 
-func respond(d deletion.Deletion) DeletionResponse {
+func respond(d closing.Deletion) DeletionResponse {
 	out := DeletionResponse{
 		State: d.State, RequestedAt: d.RequestedAt, UsageAmount: d.UsageAmount, BalanceApplied: d.BalanceApplied,
 		FinalAmountDue: d.InvoiceAmount, ForfeitedBalance: d.Forfeited, CompletedAt: d.CompletedAt, CanceledAt: d.CanceledAt,

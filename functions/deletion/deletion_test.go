@@ -18,24 +18,24 @@ import (
 	fdeletion "example.com/billing/functions/deletion"
 	"example.com/billing/functions/webhook"
 	"example.com/billing/shared/checkout"
-	"example.com/billing/shared/deletion"
+	"example.com/billing/shared/closing"
 	"example.com/billing/shared/events"
 	"example.com/billing/shared/invoicecredit"
 	"example.com/billing/shared/ledger"
+	"example.com/billing/shared/metering"
 	"example.com/billing/shared/payments"
-	"example.com/billing/shared/testutil"
-	"example.com/billing/shared/usage"
+	"example.com/billing/shared/testsupport/testenv"
 )
 
-var allTopics = []string{deletion.TopicDeletionRequested, deletion.TopicDeleted, deletion.TopicDeletionCanceled}
+var allTopics = []string{closing.TopicDeletionRequested, closing.TopicDeleted, closing.TopicDeletionCanceled}
 
 // env is the deletion functions on real peers.
 type env struct {
-	*testutil.Billing
+	*testenv.Billing
 	clock     time.Time
-	usage     *usage.Store
+	usage     *metering.Store
 	outbox    *events.Outbox
-	deletions *deletion.Service
+	deletions *closing.Service
 	srv       *fdeletion.Server
 	hook      http.Handler
 	received  func(topic string, wait time.Duration) []*pubsub.Message
@@ -43,32 +43,32 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	b := testutil.NewBilling(t)
-	ps, project := testutil.PubSub(t)
-	e := &env{Billing: b, clock: time.Now().UTC().Truncate(time.Microsecond), usage: usage.NewStore(b.FS)}
-	e.received = testutil.Topics(t, ps, project, allTopics...)
+	b := testenv.NewBilling(t)
+	ps, project := testenv.PubSub(t)
+	e := &env{Billing: b, clock: time.Now().UTC().Truncate(time.Microsecond), usage: metering.NewStore(b.FS)}
+	e.received = testenv.Topics(t, ps, project, allTopics...)
 	e.outbox = events.NewOutbox(b.FS, events.NewPubSub(ps))
-	prices, err := usage.Config{StorageTBMonth: "400", EgressTB: "700", SegmentMonth: "0.00088"}.Prices()
+	prices, err := metering.Config{StorageTBMonth: "400", EgressTB: "700", SegmentMonth: "0.00088"}.Prices()
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.deletions = deletion.New(b.FS, b.Ledger, b.Customers, b.Payments, e.usage, prices, e.outbox, deletion.Config{DaysUntilDue: 30}).
+	e.deletions = closing.New(b.FS, b.Ledger, b.Customers, b.Payments, e.usage, prices, e.outbox, closing.Config{DaysUntilDue: 30}).
 		WithClock(func() time.Time { return e.clock })
 	e.srv = fdeletion.NewServer(b.Verifier, e.deletions)
-	e.hook = webhook.NewServer([]string{testutil.WebhookSecret}, b.Ledger, e.deletions, invoicecredit.New(b.Ledger, b.Customers, b.Payments))
+	e.hook = webhook.NewServer([]string{testenv.WebhookSecret}, b.Ledger, e.deletions, invoicecredit.New(b.Ledger, b.Customers, b.Payments))
 	return e
 }
 
-func (e *env) call(t *testing.T, h http.Handler, method, userID string) testutil.Response {
+func (e *env) call(t *testing.T, h http.Handler, method, userID string) testenv.Response {
 	t.Helper()
-	return testutil.Do(t, h, testutil.Request(method, "/", e.Issuer.Token(t, userID, userID+"@example.com"), nil))
+	return testenv.Do(t, h, testenv.Request(method, "/", e.Issuer.Token(t, userID, userID+"@example.com"), nil))
 }
 
-func (e *env) check(t *testing.T, userID string) testutil.Response {
+func (e *env) check(t *testing.T, userID string) testenv.Response {
 	return e.call(t, e.srv.Check(), http.MethodGet, userID)
 }
 
-func (e *env) request(t *testing.T, userID string) testutil.Response {
+func (e *env) request(t *testing.T, userID string) testenv.Response {
 	return e.call(t, e.srv.Request(), http.MethodPost, userID)
 }
 
@@ -84,7 +84,7 @@ func (e *env) fund(t *testing.T, userID string, amount int64) string {
 		t.Fatal(err)
 	}
 	ev, _ := e.Stripe.LastEvent("payment_intent.succeeded", started.Intent.ID)
-	if got := testutil.Do(t, e.hook, testutil.WebhookRequest(ev.Payload, testutil.WebhookSecret)); got.Status != 200 {
+	if got := testenv.Do(t, e.hook, testenv.WebhookRequest(ev.Payload, testenv.WebhookSecret)); got.Status != 200 {
 		t.Fatalf("credit: %d %s", got.Status, got.Raw)
 	}
 	return started.Intent.ID
@@ -103,7 +103,7 @@ func (e *env) useOneMonth(t *testing.T, userID string) {
 	}
 	for i, p := range append(parts, parts[2]) {
 		i = min(i, 2)
-		r := usage.Report{ReportID: fmt.Sprintf("r%d", i), UserID: userID, ProjectID: "p1",
+		r := metering.Report{ReportID: fmt.Sprintf("r%d", i), UserID: userID, ProjectID: "p1",
 			PeriodStart: start.Add(time.Duration(i*240) * time.Hour), PeriodEnd: start.Add(time.Duration((i+1)*240) * time.Hour)}
 		r.StorageByteHours, _ = new(big.Rat).SetString(p.storage)
 		r.EgressBytes, _ = new(big.Rat).SetString(p.egress)
@@ -123,7 +123,7 @@ func (e *env) balance(t *testing.T, userID string) int64 {
 	return b.Amount
 }
 
-func (e *env) state(t *testing.T, userID string) (deletion.Deletion, string) {
+func (e *env) state(t *testing.T, userID string) (closing.Deletion, string) {
 	t.Helper()
 	d, err := e.deletions.Get(context.Background(), nil, userID)
 	if err != nil {
@@ -145,7 +145,7 @@ func (e *env) payFinalInvoice(t *testing.T, invoiceID string) {
 		t.Fatalf("no invoice.paid for %s", invoiceID)
 	}
 	for range 2 {
-		if got := testutil.Do(t, e.hook, testutil.WebhookRequest(ev.Payload, testutil.WebhookSecret)); got.Status != 200 {
+		if got := testenv.Do(t, e.hook, testenv.WebhookRequest(ev.Payload, testenv.WebhookSecret)); got.Status != 200 {
 			t.Fatalf("invoice.paid: %d %s", got.Status, got.Raw)
 		}
 	}
@@ -155,7 +155,7 @@ func userIDs(t *testing.T, msgs []*pubsub.Message) []string {
 	t.Helper()
 	var out []string
 	for _, m := range msgs {
-		var ev deletion.Event
+		var ev closing.Event
 		if err := json.Unmarshal(m.Data, &ev); err != nil {
 			t.Fatal(err)
 		}
@@ -278,7 +278,7 @@ func TestFinalInvoiceThenDeletionOnPayment(t *testing.T) {
 	}
 
 	got := e.request(t, "u1")
-	if got.Status != 200 || got.Body["state"] != deletion.StateAwaitingPayment || got.Body["finalAmountDue"] != 259.0 || got.Body["balanceApplied"] != 500.0 {
+	if got.Status != 200 || got.Body["state"] != closing.StateAwaitingPayment || got.Body["finalAmountDue"] != 259.0 || got.Body["balanceApplied"] != 500.0 {
 		t.Fatalf("request: %d %s", got.Status, got.Raw)
 	}
 	invoices := e.Stripe.Invoices()
@@ -300,19 +300,19 @@ func TestFinalInvoiceThenDeletionOnPayment(t *testing.T) {
 		t.Errorf("answer's invoice = %v", got.Body["finalInvoice"])
 	}
 	d, status := e.state(t, "u1")
-	if status != deletion.AccountPendingDeletion || e.balance(t, "u1") != 0 {
+	if status != closing.AccountPendingDeletion || e.balance(t, "u1") != 0 {
 		t.Errorf("account %q, balance %d; want pending_deletion and 0", status, e.balance(t, "u1"))
 	}
-	if got := userIDs(t, e.received(deletion.TopicDeletionRequested, 2*time.Second)); !cmp.Equal(got, []string{"u1"}) {
+	if got := userIDs(t, e.received(closing.TopicDeletionRequested, 2*time.Second)); !cmp.Equal(got, []string{"u1"}) {
 		t.Errorf("account-deletion-requested for %v, want [u1] once", got)
 	}
 
 	e.payFinalInvoice(t, d.InvoiceID)
 	d, status = e.state(t, "u1")
-	if d.State != deletion.StateDeleted || status != deletion.AccountDeleted {
+	if d.State != closing.StateDeleted || status != closing.AccountDeleted {
 		t.Fatalf("after payment: deletion %q, account %q", d.State, status)
 	}
-	if got := userIDs(t, e.received(deletion.TopicDeleted, 2*time.Second)); !cmp.Equal(got, []string{"u1"}) {
+	if got := userIDs(t, e.received(closing.TopicDeleted, 2*time.Second)); !cmp.Equal(got, []string{"u1"}) {
 		t.Errorf("account-deleted for %v, want [u1] once", got)
 	}
 	if pms := e.Stripe.PaymentMethods(acct.CustomerID); len(pms) != 0 {
@@ -345,7 +345,7 @@ func TestBalanceLargerThanUsageIsRefunded(t *testing.T) {
 	}
 
 	got := e.request(t, "u1")
-	if got.Status != 200 || got.Body["state"] != deletion.StateDeleted || got.Body["finalInvoice"] != nil {
+	if got.Status != 200 || got.Body["state"] != closing.StateDeleted || got.Body["finalInvoice"] != nil {
 		t.Fatalf("request: %d %s", got.Status, got.Raw)
 	}
 	if n := len(e.Stripe.Invoices()); n != 0 {
@@ -361,7 +361,7 @@ func TestBalanceLargerThanUsageIsRefunded(t *testing.T) {
 	// Stripe then reports our own refunds: they were debited already.
 	for _, ev := range e.Stripe.Events() {
 		if ev.Type == "charge.refunded" {
-			if got := testutil.Do(t, e.hook, testutil.WebhookRequest(ev.Payload, testutil.WebhookSecret)); got.Body["result"] != ledger.ResultUnchanged {
+			if got := testenv.Do(t, e.hook, testenv.WebhookRequest(ev.Payload, testenv.WebhookSecret)); got.Body["result"] != ledger.ResultUnchanged {
 				t.Errorf("charge.refunded for our own refund: %s, want unchanged", got.Raw)
 			}
 		}
@@ -369,10 +369,10 @@ func TestBalanceLargerThanUsageIsRefunded(t *testing.T) {
 	if b := e.balance(t, "u1"); b != 0 {
 		t.Errorf("balance = %d, want 0", b)
 	}
-	if _, status := e.state(t, "u1"); status != deletion.AccountDeleted {
+	if _, status := e.state(t, "u1"); status != closing.AccountDeleted {
 		t.Errorf("account = %q, want deleted", status)
 	}
-	if got := userIDs(t, e.received(deletion.TopicDeleted, 2*time.Second)); !cmp.Equal(got, []string{"u1"}) {
+	if got := userIDs(t, e.received(closing.TopicDeleted, 2*time.Second)); !cmp.Equal(got, []string{"u1"}) {
 		t.Errorf("account-deleted for %v, want [u1] once", got)
 	}
 	// The ledger says where the money went.
@@ -398,14 +398,14 @@ func TestNonRefundableCreditIsForfeitedOpenly(t *testing.T) {
 	}
 	e.Stripe.SucceedPaymentIntent(started.Intent.ID)
 	ev, _ := e.Stripe.LastEvent("payment_intent.succeeded", started.Intent.ID)
-	testutil.Do(t, e.hook, testutil.WebhookRequest(ev.Payload, testutil.WebhookSecret))
+	testenv.Do(t, e.hook, testenv.WebhookRequest(ev.Payload, testenv.WebhookSecret))
 	e.useOneMonth(t, "u1")
 
 	check := e.check(t, "u1")
 	if check.Body["forfeitedBalance"] != 741.0 || check.Body["canDelete"] != true || len(check.Body["reasons"].([]any)) != 1 {
 		t.Fatalf("check: %s", check.Raw)
 	}
-	if got := e.request(t, "u1"); got.Body["state"] != deletion.StateDeleted || got.Body["forfeitedBalance"] != 741.0 {
+	if got := e.request(t, "u1"); got.Body["state"] != closing.StateDeleted || got.Body["forfeitedBalance"] != 741.0 {
 		t.Fatalf("request: %s", got.Raw)
 	}
 	if b := e.balance(t, "u1"); b != 0 {
@@ -419,7 +419,7 @@ func TestRequestTwiceOrConcurrentlyMakesOneInvoice(t *testing.T) {
 	e.useOneMonth(t, "u1")
 	e.check(t, "u1") // the customer exists before the race
 	var wg sync.WaitGroup
-	answers := make([]testutil.Response, 3)
+	answers := make([]testenv.Response, 3)
 	for i := range answers {
 		wg.Go(func() { answers[i] = e.request(t, "u1") })
 	}
@@ -433,7 +433,7 @@ func TestRequestTwiceOrConcurrentlyMakesOneInvoice(t *testing.T) {
 			t.Errorf("answer %d %s", a.Status, a.Raw)
 		}
 	}
-	if got := userIDs(t, e.received(deletion.TopicDeletionRequested, 2*time.Second)); len(got) != 1 {
+	if got := userIDs(t, e.received(closing.TopicDeletionRequested, 2*time.Second)); len(got) != 1 {
 		t.Errorf("account-deletion-requested published %d times, want once", len(got))
 	}
 }
@@ -442,24 +442,24 @@ func TestOverdueInvoiceAndCancel(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.useOneMonth(t, "u1")
-	if got := e.request(t, "u1"); got.Body["state"] != deletion.StateAwaitingPayment {
+	if got := e.request(t, "u1"); got.Body["state"] != closing.StateAwaitingPayment {
 		t.Fatalf("request: %s", got.Raw)
 	}
 	e.clock = e.clock.Add(31 * 24 * time.Hour)
 	check := e.check(t, "u1")
 	del := check.Body["deletion"].(map[string]any)
-	if del["invoiceOverdue"] != true || del["state"] != deletion.StateAwaitingPayment {
+	if del["invoiceOverdue"] != true || del["state"] != closing.StateAwaitingPayment {
 		t.Fatalf("check after 31 days: %s", check.Raw)
 	}
 
 	got := e.call(t, e.srv.Cancel(), http.MethodPost, "u1")
-	if got.Status != 200 || got.Body["state"] != deletion.StateCanceled {
+	if got.Status != 200 || got.Body["state"] != closing.StateCanceled {
 		t.Fatalf("cancel: %d %s", got.Status, got.Raw)
 	}
 	if _, status := e.state(t, "u1"); status != "" {
 		t.Errorf("account status %q after cancel, want open", status)
 	}
-	if got := userIDs(t, e.received(deletion.TopicDeletionCanceled, 2*time.Second)); !cmp.Equal(got, []string{"u1"}) {
+	if got := userIDs(t, e.received(closing.TopicDeletionCanceled, 2*time.Second)); !cmp.Equal(got, []string{"u1"}) {
 		t.Errorf("account-deletion-canceled for %v, want [u1]", got)
 	}
 	// The final invoice bills real usage: it stays open, and blocks the next request.
@@ -506,14 +506,14 @@ func (f *flakyStripe) CreateInvoice(ctx context.Context, p payments.NewInvoice, 
 func TestSweepFinishesWhatStripeInterrupted(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	prices, _ := usage.Config{StorageTBMonth: "400", EgressTB: "700", SegmentMonth: "0.00088"}.Prices()
-	e.deletions = deletion.New(e.FS, e.Ledger, e.Customers, &flakyStripe{Client: e.Payments, fails: 1}, e.usage, prices, e.outbox, deletion.Config{}).
+	prices, _ := metering.Config{StorageTBMonth: "400", EgressTB: "700", SegmentMonth: "0.00088"}.Prices()
+	e.deletions = closing.New(e.FS, e.Ledger, e.Customers, &flakyStripe{Client: e.Payments, fails: 1}, e.usage, prices, e.outbox, closing.Config{}).
 		WithClock(func() time.Time { return e.clock })
 	e.srv = fdeletion.NewServer(e.Verifier, e.deletions)
 	e.useOneMonth(t, "u1")
 
 	got := e.request(t, "u1")
-	if got.Status != 200 || got.Body["state"] != deletion.StateInvoicing {
+	if got.Status != 200 || got.Body["state"] != closing.StateInvoicing {
 		t.Fatalf("request when the invoice fails: %d %s", got.Status, got.Raw)
 	}
 	if adv, _, err := e.deletions.Sweep(context.Background(), 10); err != nil || adv != 0 {
@@ -524,7 +524,7 @@ func TestSweepFinishesWhatStripeInterrupted(t *testing.T) {
 		t.Fatalf("sweep: advanced %d, failed %d, %v", adv, failed, err)
 	}
 	d, _ := e.state(t, "u1")
-	if d.State != deletion.StateAwaitingPayment || d.InvoiceID == "" || len(e.Stripe.Invoices()) != 1 {
+	if d.State != closing.StateAwaitingPayment || d.InvoiceID == "" || len(e.Stripe.Invoices()) != 1 {
 		t.Errorf("after the sweep: %q, invoice %q, %d invoices", d.State, d.InvoiceID, len(e.Stripe.Invoices()))
 	}
 }
@@ -548,11 +548,11 @@ func TestDeletionBadInput(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	for name, h := range map[string]http.Handler{"check": e.srv.Check(), "request": e.srv.Request(), "cancel": e.srv.Cancel()} {
-		if got := testutil.Do(t, h, testutil.Request(http.MethodPost, "/", "", nil)); got.Status != http.StatusUnauthorized && got.Status != http.StatusMethodNotAllowed {
+		if got := testenv.Do(t, h, testenv.Request(http.MethodPost, "/", "", nil)); got.Status != http.StatusUnauthorized && got.Status != http.StatusMethodNotAllowed {
 			t.Errorf("%s without a token: %d", name, got.Status)
 		}
 	}
-	got := testutil.Do(t, e.srv.Request(), testutil.Request(http.MethodPost, "/", e.Issuer.Token(t, "u1", ""), `{"userId":"u2"}`))
+	got := testenv.Do(t, e.srv.Request(), testenv.Request(http.MethodPost, "/", e.Issuer.Token(t, "u1", ""), `{"userId":"u2"}`))
 	if got.Status != 400 || got.ErrorCode() != "invalid_request" {
 		t.Errorf("request with fields: %d %s", got.Status, got.Raw)
 	}

@@ -15,11 +15,11 @@ import (
 	"example.com/billing/shared/config"
 	"example.com/billing/shared/logging"
 	"example.com/billing/shared/platform"
-	"example.com/billing/shared/reconcile"
+	"example.com/billing/shared/reconciler"
 )
 
-var service = sync.OnceValues(func() (*reconcile.Service, error) {
-	var cfg reconcile.Config
+var service = sync.OnceValues(func() (*reconciler.Service, error) {
+	var cfg reconciler.Config
 	if err := config.Load(context.Background(), &cfg); err != nil {
 		return nil, err
 	}
@@ -35,13 +35,13 @@ var service = sync.OnceValues(func() (*reconcile.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return reconcile.New(fs, stripe, l, cfg), nil
+	return reconciler.New(fs, stripe, l, cfg), nil
 })
 
 // run adapts a job to an event handler; only a failure to read the state
 // is returned (Pub/Sub redelivers); per-payment failures are in the logs
 // and the next run retries them.
-func run(job func(*reconcile.Service, context.Context) (reconcile.Report, error)) func() (platform.EventHandler, error) {
+func run(job func(*reconciler.Service, context.Context) (reconciler.Report, error)) func() (platform.EventHandler, error) {
 	return func() (platform.EventHandler, error) {
 		s, err := service()
 		if err != nil {
@@ -75,7 +75,7 @@ type finisher interface {
 }
 
 // Job is one Reconcile run.
-func Job(s *reconcile.Service, credits finisher) platform.EventHandler {
+func Job(s *reconciler.Service, credits finisher) platform.EventHandler {
 	return func(ctx context.Context, _ event.Event) error {
 		if _, err := s.Reconcile(ctx); err != nil {
 			return err
@@ -88,5 +88,5 @@ func Job(s *reconcile.Service, credits finisher) platform.EventHandler {
 
 // HandleCancelStale is the CancelStalePayments entry point.
 func HandleCancelStale(ctx context.Context, e event.Event) error {
-	return platform.ServeEvent(ctx, e, "CancelStalePayments", run((*reconcile.Service).CancelStalePayments))
+	return platform.ServeEvent(ctx, e, "CancelStalePayments", run((*reconciler.Service).CancelStalePayments))
 }

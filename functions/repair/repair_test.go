@@ -8,12 +8,12 @@ import (
 
 	"example.com/billing/functions/repair"
 	"example.com/billing/shared/customer"
-	"example.com/billing/shared/testutil"
+	"example.com/billing/shared/testsupport/testenv"
 )
 
 func TestSweepRepairsPendingAccounts(t *testing.T) {
 	t.Parallel()
-	b := testutil.NewBilling(t)
+	b := testenv.NewBilling(t)
 	ctx := context.Background()
 	clock := time.Now().UTC()
 	svc := customer.New(b.FS, b.Payments).WithClock(func() time.Time { return clock })
@@ -25,8 +25,8 @@ func TestSweepRepairsPendingAccounts(t *testing.T) {
 	b.Stripe.SetDown(0)
 	clock = clock.Add(time.Minute)
 
-	var logs testutil.Logs
-	if err := repair.Sweep(svc, 10)(logs.Context(ctx), testutil.PubSubEvent(t, "tick", map[string]any{})); err != nil {
+	var logs testenv.Logs
+	if err := repair.Sweep(svc, 10)(logs.Context(ctx), testenv.PubSubEvent(t, "tick", map[string]any{})); err != nil {
 		t.Fatalf("sweep: %v", err)
 	}
 	if acct, _ := svc.Get(ctx, "u1"); acct.PaymentsStatus != customer.StatusReady {
@@ -40,11 +40,11 @@ func TestSweepRepairsPendingAccounts(t *testing.T) {
 
 func TestSweepFailsOnlyWhenFirestoreDoes(t *testing.T) {
 	t.Parallel()
-	b := testutil.NewBilling(t)
-	svc := customer.New(testutil.UnreachableFirestore(t), b.Payments)
+	b := testenv.NewBilling(t)
+	svc := customer.New(testenv.UnreachableFirestore(t), b.Payments)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	if err := repair.Sweep(svc, 10)(ctx, testutil.PubSubEvent(t, "tick", map[string]any{})); err == nil {
+	if err := repair.Sweep(svc, 10)(ctx, testenv.PubSubEvent(t, "tick", map[string]any{})); err == nil {
 		t.Error("sweep without Firestore returned nil; Pub/Sub should redeliver")
 	}
 }

@@ -13,12 +13,12 @@ import (
 
 	"example.com/billing/shared/events"
 	"example.com/billing/shared/logging"
+	"example.com/billing/shared/metering"
 	"example.com/billing/shared/platform"
-	"example.com/billing/shared/usage"
 )
 
 type store interface {
-	Save(ctx context.Context, r usage.Report) (bool, error)
+	Save(ctx context.Context, r metering.Report) (bool, error)
 }
 
 // Reported returns the handler of one usage-reported message.
@@ -27,9 +27,9 @@ func Reported(s store) platform.EventHandler {
 		var raw rawJSON
 		msg, err := events.Decode(e, &raw)
 		logger := logging.FromContext(ctx).With("message_id", msg.ID)
-		var r usage.Report
+		var r metering.Report
 		if err == nil {
-			r, err = usage.ParseReport(raw)
+			r, err = metering.ParseReport(raw)
 		}
 		if err != nil {
 			logger.ErrorContext(ctx, "poison usage-reported message acknowledged without processing", "error", err.Error())

@@ -6,14 +6,14 @@ import (
 	"time"
 
 	"example.com/billing/functions/usage"
-	"example.com/billing/shared/testutil"
-	susage "example.com/billing/shared/usage"
+	"example.com/billing/shared/metering"
+	"example.com/billing/shared/testsupport/testenv"
 )
 
 func TestReported(t *testing.T) {
 	t.Parallel()
-	fs := testutil.Firestore(t)
-	store := susage.NewStore(fs)
+	fs := testenv.Firestore(t)
+	store := metering.NewStore(fs)
 	h := usage.Reported(store)
 	ctx := context.Background()
 	report := map[string]any{"reportId": "r1", "userId": "u1", "projectId": "p1",
@@ -21,8 +21,8 @@ func TestReported(t *testing.T) {
 		"storageByteHours": 1e12, "egressBytes": 5000, "segmentHours": 10}
 
 	for i := range 2 { // a redelivery changes nothing
-		var logs testutil.Logs
-		if err := h(logs.Context(ctx), testutil.PubSubEvent(t, "m1", report)); err != nil {
+		var logs testenv.Logs
+		if err := h(logs.Context(ctx), testenv.PubSubEvent(t, "m1", report)); err != nil {
 			t.Fatalf("delivery %d: %v", i+1, err)
 		}
 		lines := logs.Find(t, "usage report stored")
@@ -37,8 +37,8 @@ func TestReported(t *testing.T) {
 
 	for _, poison := range []any{[]byte("not json"), map[string]any{"reportId": "r2"}, map[string]any{"reportId": "r3", "userId": "u1",
 		"periodStart": "2026-11-01T00:00:00Z", "periodEnd": "2026-11-01T01:00:00Z", "egressBytes": -1}} {
-		var logs testutil.Logs
-		if err := h(logs.Context(ctx), testutil.PubSubEvent(t, "m2", poison)); err != nil {
+		var logs testenv.Logs
+		if err := h(logs.Context(ctx), testenv.PubSubEvent(t, "m2", poison)); err != nil {
 			t.Errorf("poison %v returned %v; it must be acknowledged", poison, err)
 		}
 		if len(logs.Find(t, "poison usage-reported message acknowledged without processing")) != 1 {
@@ -49,10 +49,10 @@ func TestReported(t *testing.T) {
 
 func TestReportedRetriesWhenFirestoreIsDown(t *testing.T) {
 	t.Parallel()
-	h := usage.Reported(susage.NewStore(testutil.UnreachableFirestore(t)))
+	h := usage.Reported(metering.NewStore(testenv.UnreachableFirestore(t)))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	err := h(ctx, testutil.PubSubEvent(t, "m1", map[string]any{"reportId": "r1", "userId": "u1",
+	err := h(ctx, testenv.PubSubEvent(t, "m1", map[string]any{"reportId": "r1", "userId": "u1",
 		"periodStart": "2026-11-01T00:00:00Z", "periodEnd": "2026-11-01T01:00:00Z"}))
 	if err == nil {
 		t.Error("returned nil with Firestore down; Pub/Sub must redeliver")

@@ -16,8 +16,8 @@ import (
 	"example.com/billing/functions/webhook"
 	"example.com/billing/shared/checkout"
 	"example.com/billing/shared/ledger"
-	"example.com/billing/shared/stripetest"
-	"example.com/billing/shared/testutil"
+	"example.com/billing/shared/testsupport/stripetest"
+	"example.com/billing/shared/testsupport/testenv"
 )
 
 // stripeSender is the test playing Stripe: it delivers each event until it
@@ -33,7 +33,7 @@ func (s *stripeSender) deliver(t *testing.T, payload []byte, deadline time.Time)
 	for {
 		s.attempts.Add(1)
 		req, _ := http.NewRequest(http.MethodPost, s.url, bytes.NewReader(payload))
-		req.Header.Set("Stripe-Signature", stripetest.SignatureHeader(payload, testutil.WebhookSecret, time.Now()))
+		req.Header.Set("Stripe-Signature", stripetest.SignatureHeader(payload, testenv.WebhookSecret, time.Now()))
 		resp, err := s.client.Do(req)
 		if err == nil {
 			resp.Body.Close()
@@ -61,7 +61,7 @@ func (s *stripeSender) deliver(t *testing.T, payload []byte, deadline time.Time)
 // every balance is the hand-computed sum and nothing was credited twice.
 func TestBurstWhileFirestoreIsCut(t *testing.T) {
 	t.Parallel()
-	b := testutil.NewBilling(t)
+	b := testenv.NewBilling(t)
 	ctx := context.Background()
 
 	// 160 paid top-ups over 8 users; the expected balances by hand.
@@ -96,9 +96,9 @@ func TestBurstWhileFirestoreIsCut(t *testing.T) {
 	}
 
 	// The webhook reaches Firestore through a proxy that the test cuts.
-	proxy := testutil.NewProxy(t, os.Getenv("FIRESTORE_EMULATOR_HOST"))
-	viaProxy := testutil.FirestoreVia(t, proxy.Addr(), b.Project)
-	srv := httptest.NewServer(webhook.NewServer([]string{testutil.WebhookSecret}, ledger.New(viaProxy), nil, nil))
+	proxy := testenv.NewProxy(t, os.Getenv("FIRESTORE_EMULATOR_HOST"))
+	viaProxy := testenv.FirestoreVia(t, proxy.Addr(), b.Project)
+	srv := httptest.NewServer(webhook.NewServer([]string{testenv.WebhookSecret}, ledger.New(viaProxy), nil, nil))
 	defer srv.Close()
 	sender := &stripeSender{url: srv.URL, client: &http.Client{Timeout: 15 * time.Second}}
 

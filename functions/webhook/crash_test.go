@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"example.com/billing/shared/fault"
-	"example.com/billing/shared/testutil"
+	"example.com/billing/shared/testsupport/testenv"
 )
 
 // A crash before the commit records nothing; a crash after it leaves the
@@ -17,9 +17,9 @@ func TestCrashAroundTheCommitThenRedelivery(t *testing.T) {
 			t.Parallel()
 			s := newStack(t)
 			ev := s.pay(t, s.topUp(t, "u1", 2500))
-			req := testutil.WebhookRequest(ev.Payload, testutil.WebhookSecret)
+			req := testenv.WebhookRequest(ev.Payload, testenv.WebhookSecret)
 			req = req.WithContext(fault.With(req.Context(), fault.New().Fail(point, 1)))
-			if got := testutil.Do(t, s.webhook, req); got.Status != http.StatusServiceUnavailable {
+			if got := testenv.Do(t, s.webhook, req); got.Status != http.StatusServiceUnavailable {
 				t.Fatalf("with a crash: %d %s, want 503 so that Stripe retries", got.Status, got.Raw)
 			}
 			wantRecords := map[string]int{fault.LedgerBeforeCommit: 0, fault.LedgerAfterCommit: 1}[point]

@@ -12,7 +12,7 @@ import (
 	"example.com/billing/shared/fault"
 	"example.com/billing/shared/invoicecredit"
 	"example.com/billing/shared/ledger"
-	"example.com/billing/shared/testutil"
+	"example.com/billing/shared/testsupport/testenv"
 )
 
 // creditStack is the webhook with invoice credits, and a funded user.
@@ -20,7 +20,7 @@ func creditStack(t *testing.T, balance int64) (*stack, *invoicecredit.Service, s
 	t.Helper()
 	s := newStack(t)
 	credits := invoicecredit.New(s.Ledger, s.Customers, s.Payments)
-	s.webhook = webhook.NewServer([]string{testutil.WebhookSecret}, s.Ledger, nil, credits)
+	s.webhook = webhook.NewServer([]string{testenv.WebhookSecret}, s.Ledger, nil, credits)
 	if balance > 0 {
 		s.paid(t, balance)
 	}
@@ -129,9 +129,9 @@ func TestInvoiceCreditCrashes(t *testing.T) {
 			t.Parallel()
 			s, credits, cus := creditStack(t, 3000)
 			invID, payload := draftInvoice(t, s, cus, 2000, nil)
-			req := testutil.WebhookRequest(payload, testutil.WebhookSecret)
+			req := testenv.WebhookRequest(payload, testenv.WebhookSecret)
 			req = req.WithContext(fault.With(req.Context(), fault.New().Fail(point, 1)))
-			if got := testutil.Do(t, s.webhook, req); got.Status != http.StatusOK {
+			if got := testenv.Do(t, s.webhook, req); got.Status != http.StatusOK {
 				t.Fatalf("delivery: %d %s (the debit is recorded; the rest is the sweep's)", got.Status, got.Raw)
 			}
 			entry, _ := s.Ledger.Transaction(context.Background(), "u1", invoicecredit.EntryID(invID))

@@ -5,12 +5,12 @@ import (
 	"testing"
 	"time"
 
-	"example.com/billing/shared/deletion"
+	"example.com/billing/shared/closing"
 	"example.com/billing/shared/invoicecredit"
 	"example.com/billing/shared/ledger"
+	"example.com/billing/shared/metering"
 	"example.com/billing/shared/payments"
-	"example.com/billing/shared/stripetest"
-	"example.com/billing/shared/usage"
+	"example.com/billing/shared/testsupport/stripetest"
 )
 
 // FuzzDispatch: whatever Stripe (or an attacker holding no secret) sends,
@@ -38,7 +38,7 @@ func FuzzDispatch(f *testing.F) {
 	f.Add([]byte(`not json`))
 
 	srv := NewServer([]string{"whsec_fuzz"}, ledger.New(nil),
-		deletion.New(nil, ledger.New(nil), nil, nil, nil, usage.Prices{}, nil, deletion.Config{}),
+		closing.New(nil, ledger.New(nil), nil, nil, nil, metering.Prices{}, nil, closing.Config{}),
 		invoicecredit.New(ledger.New(nil), nil, nil))
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		if _, err := payments.VerifyEvent(payload, stripetest.SignatureHeader(payload, "whsec_other", now), []string{"whsec_fuzz"}); !errors.Is(err, payments.ErrBadSignature) {

@@ -10,8 +10,8 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	"example.com/billing/shared/ledger"
-	"example.com/billing/shared/stripetest"
-	"example.com/billing/shared/testutil"
+	"example.com/billing/shared/testsupport/stripetest"
+	"example.com/billing/shared/testsupport/testenv"
 )
 
 // paid tops u1 up by amount and delivers the success.
@@ -73,7 +73,7 @@ func TestRefundsDebitOnceInAnyOrder(t *testing.T) {
 func TestPartialRefundOfAPackageDebitsItsShareOfTheCredit(t *testing.T) {
 	t.Parallel()
 	s := newStack(t)
-	purchase := testutil.Do(t, s.purchase, testutil.Request(http.MethodPost, "/PurchasePackage", s.Issuer.Token(t, "u1", ""), map[string]any{"package": "partner"}))
+	purchase := testenv.Do(t, s.purchase, testenv.Request(http.MethodPost, "/PurchasePackage", s.Issuer.Token(t, "u1", ""), map[string]any{"package": "partner"}))
 	piID := purchase.Body["paymentIntentId"].(string)
 	s.deliver(t, s.pay(t, piID).Payload) // credit 15000 for a price of 10000
 	if _, err := s.Stripe.Client().Refunds.New(&stripe.RefundParams{PaymentIntent: stripe.String(piID), Amount: stripe.Int64(5000)}); err != nil {

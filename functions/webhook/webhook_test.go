@@ -16,21 +16,21 @@ import (
 	"example.com/billing/functions/webhook"
 	"example.com/billing/shared/config"
 	"example.com/billing/shared/ledger"
-	"example.com/billing/shared/stripetest"
-	"example.com/billing/shared/testutil"
+	"example.com/billing/shared/testsupport/stripetest"
+	"example.com/billing/shared/testsupport/testenv"
 )
 
 // stack is the three functions of the add-funds flow on one set of peers.
 type stack struct {
-	*testutil.Billing
+	*testenv.Billing
 	addFunds, purchase, balance, webhook http.Handler
 }
 
 func newStack(t *testing.T, secrets ...string) *stack {
 	t.Helper()
-	b := testutil.NewBilling(t)
+	b := testenv.NewBilling(t)
 	if len(secrets) == 0 {
-		secrets = []string{testutil.WebhookSecret}
+		secrets = []string{testenv.WebhookSecret}
 	}
 	return &stack{
 		Billing:  b,
@@ -44,7 +44,7 @@ func newStack(t *testing.T, secrets ...string) *stack {
 // topUp runs AddFunds for the user and returns the payment intent id.
 func (s *stack) topUp(t *testing.T, userID string, amount int64) string {
 	t.Helper()
-	got := testutil.Do(t, s.addFunds, testutil.Request(http.MethodPost, "/AddFunds", s.Issuer.Token(t, userID, ""), map[string]any{"amount": amount}))
+	got := testenv.Do(t, s.addFunds, testenv.Request(http.MethodPost, "/AddFunds", s.Issuer.Token(t, userID, ""), map[string]any{"amount": amount}))
 	if got.Status != http.StatusOK {
 		t.Fatalf("AddFunds: %d %s", got.Status, got.Raw)
 	}
@@ -65,11 +65,11 @@ func (s *stack) pay(t *testing.T, piID string) stripetest.Event {
 }
 
 // deliver is Stripe posting the event, retrying until it gets a 2xx.
-func (s *stack) deliver(t *testing.T, payload []byte) testutil.Response {
+func (s *stack) deliver(t *testing.T, payload []byte) testenv.Response {
 	t.Helper()
-	var got testutil.Response
+	var got testenv.Response
 	for range 5 {
-		if got = testutil.Do(t, s.webhook, testutil.WebhookRequest(payload, testutil.WebhookSecret)); got.Status < 500 {
+		if got = testenv.Do(t, s.webhook, testenv.WebhookRequest(payload, testenv.WebhookSecret)); got.Status < 500 {
 			return got
 		}
 	}
@@ -77,9 +77,9 @@ func (s *stack) deliver(t *testing.T, payload []byte) testutil.Response {
 	return got
 }
 
-func (s *stack) balanceOf(t *testing.T, userID string) testutil.Response {
+func (s *stack) balanceOf(t *testing.T, userID string) testenv.Response {
 	t.Helper()
-	got := testutil.Do(t, s.balance, testutil.Request(http.MethodGet, "/Balance", s.Issuer.Token(t, userID, ""), nil))
+	got := testenv.Do(t, s.balance, testenv.Request(http.MethodGet, "/Balance", s.Issuer.Token(t, userID, ""), nil))
 	if got.Status != http.StatusOK {
 		t.Fatalf("Balance: %d %s", got.Status, got.Raw)
 	}
@@ -226,7 +226,7 @@ func TestBadDeliveriesWriteNothing(t *testing.T) {
 	ev := s.pay(t, s.topUp(t, "u1", 2500))
 	now := time.Now()
 	signed := func(payload []byte, secret string, at time.Time) *http.Request {
-		req := testutil.WebhookRequest(payload, secret)
+		req := testenv.WebhookRequest(payload, secret)
 		req.Header.Set("Stripe-Signature", stripetest.SignatureHeader(payload, secret, at))
 		return req
 	}
@@ -235,12 +235,12 @@ func TestBadDeliveriesWriteNothing(t *testing.T) {
 		tampered = append([]byte(" "), ev.Payload...)
 	}
 	notJSON := []byte("this is not json")
-	noSignature := testutil.WebhookRequest(ev.Payload, testutil.WebhookSecret)
+	noSignature := testenv.WebhookRequest(ev.Payload, testenv.WebhookSecret)
 	noSignature.Header.Del("Stripe-Signature")
-	tamperedReq := signed(ev.Payload, testutil.WebhookSecret, now)
-	tamperedReq.Body = testutil.WebhookRequest(tampered, "").Body
-	huge := testutil.WebhookRequest([]byte(`{"x":"`+strings.Repeat("a", 1<<20)+`"}`), testutil.WebhookSecret)
-	get := testutil.WebhookRequest(ev.Payload, testutil.WebhookSecret)
+	tamperedReq := signed(ev.Payload, testenv.WebhookSecret, now)
+	tamperedReq.Body = testenv.WebhookRequest(tampered, "").Body
+	huge := testenv.WebhookRequest([]byte(`{"x":"`+strings.Repeat("a", 1<<20)+`"}`), testenv.WebhookSecret)
+	get := testenv.WebhookRequest(ev.Payload, testenv.WebhookSecret)
 	get.Method = http.MethodGet
 	cases := []struct {
 		name       string
@@ -251,13 +251,13 @@ func TestBadDeliveriesWriteNothing(t *testing.T) {
 		{name: "no signature", req: noSignature, wantStatus: 400, wantCode: "invalid_signature"},
 		{name: "wrong secret", req: signed(ev.Payload, "whsec_wrong", now), wantStatus: 400, wantCode: "invalid_signature"},
 		{name: "tampered body", req: tamperedReq, wantStatus: 400, wantCode: "invalid_signature"},
-		{name: "stale timestamp", req: signed(ev.Payload, testutil.WebhookSecret, now.Add(-6*time.Minute)), wantStatus: 400, wantCode: "invalid_signature"},
-		{name: "signed but not an event", req: signed(notJSON, testutil.WebhookSecret, now), wantStatus: 400, wantCode: "malformed_event"},
+		{name: "stale timestamp", req: signed(ev.Payload, testenv.WebhookSecret, now.Add(-6*time.Minute)), wantStatus: 400, wantCode: "invalid_signature"},
+		{name: "signed but not an event", req: signed(notJSON, testenv.WebhookSecret, now), wantStatus: 400, wantCode: "malformed_event"},
 		{name: "body over 1 MiB", req: huge, wantStatus: 413, wantCode: "body_too_large"},
 		{name: "wrong method", req: get, wantStatus: 405, wantCode: "method_not_allowed"},
 	}
 	for _, tc := range cases {
-		got := testutil.Do(t, s.webhook, tc.req)
+		got := testenv.Do(t, s.webhook, tc.req)
 		if got.Status != tc.wantStatus || got.ErrorCode() != tc.wantCode {
 			t.Errorf("%s: %d %s, want %d %s", tc.name, got.Status, got.Raw, tc.wantStatus, tc.wantCode)
 		}
@@ -272,10 +272,10 @@ func TestBadDeliveriesWriteNothing(t *testing.T) {
 
 func TestSecretRotation(t *testing.T) {
 	t.Parallel()
-	s := newStack(t, "whsec_old", testutil.WebhookSecret)
-	for i, secret := range []string{"whsec_old", testutil.WebhookSecret} {
+	s := newStack(t, "whsec_old", testenv.WebhookSecret)
+	for i, secret := range []string{"whsec_old", testenv.WebhookSecret} {
 		payload := stripetest.NewEvent(fmt.Sprintf("evt_rot_%d", i), "charge.succeeded", map[string]any{"id": "ch_1", "object": "charge"}, time.Now())
-		if got := testutil.Do(t, s.webhook, testutil.WebhookRequest(payload, secret)); got.Status != http.StatusOK {
+		if got := testenv.Do(t, s.webhook, testenv.WebhookRequest(payload, secret)); got.Status != http.StatusOK {
 			t.Errorf("signed with %s: %d %s", secret, got.Status, got.Raw)
 		}
 	}
@@ -283,14 +283,14 @@ func TestSecretRotation(t *testing.T) {
 
 func TestFirestoreDownIsTransient(t *testing.T) {
 	t.Parallel()
-	dead := ledger.New(testutil.UnreachableFirestore(t))
-	h := webhook.NewServer([]string{testutil.WebhookSecret}, dead, nil, nil)
+	dead := ledger.New(testenv.UnreachableFirestore(t))
+	h := webhook.NewServer([]string{testenv.WebhookSecret}, dead, nil, nil)
 	payload := stripetest.NewEvent("evt_1", "payment_intent.succeeded", map[string]any{"id": "pi_1", "object": "payment_intent",
 		"metadata": map[string]string{"user_id": "u", "transaction_id": "tx"}}, time.Now())
-	req := testutil.WebhookRequest(payload, testutil.WebhookSecret)
+	req := testenv.WebhookRequest(payload, testenv.WebhookSecret)
 	ctx, cancel := context.WithTimeout(req.Context(), 3*time.Second)
 	defer cancel()
-	got := testutil.Do(t, h, req.WithContext(ctx))
+	got := testenv.Do(t, h, req.WithContext(ctx))
 	if got.Status != http.StatusServiceUnavailable || got.ErrorCode() != "temporarily_unavailable" {
 		t.Errorf("answer %d %s, want 503 so that Stripe retries", got.Status, got.Raw)
 	}

@@ -33,10 +33,10 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	"example.com/billing/shared/config"
-	"example.com/billing/shared/devauth"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/payments"
-	"example.com/billing/shared/stripetest"
+	"example.com/billing/shared/testsupport/devauth"
+	"example.com/billing/shared/testsupport/stripetest"
 )
 
 var (

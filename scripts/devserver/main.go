@@ -14,8 +14,8 @@ import (
 	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 
 	_ "example.com/billing" // registers the functions
-	"example.com/billing/shared/devauth"
 	"example.com/billing/shared/logging"
+	"example.com/billing/shared/testsupport/devauth"
 )
 
 func main() {

@@ -28,11 +28,11 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"example.com/billing/shared/devauth"
 	"example.com/billing/shared/events"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/payments"
-	"example.com/billing/shared/stripetest"
+	"example.com/billing/shared/testsupport/devauth"
+	"example.com/billing/shared/testsupport/stripetest"
 )
 
 const usage = `usage:

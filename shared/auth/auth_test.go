@@ -11,18 +11,18 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"example.com/billing/shared/auth"
-	"example.com/billing/shared/devauth"
 	"example.com/billing/shared/httpx"
-	"example.com/billing/shared/testutil"
+	"example.com/billing/shared/testsupport/devauth"
+	"example.com/billing/shared/testsupport/testenv"
 )
 
 func TestAuthenticate(t *testing.T) {
 	t.Parallel()
-	rsa := testutil.NewIssuer(t, jose.RS256)
-	ec := testutil.NewIssuer(t, jose.ES256)
-	stranger := testutil.NewIssuer(t, jose.ES256) // a key the JWKS does not hold
+	rsa := testenv.NewIssuer(t, jose.RS256)
+	ec := testenv.NewIssuer(t, jose.ES256)
+	stranger := testenv.NewIssuer(t, jose.ES256) // a key the JWKS does not hold
 
-	mint := func(iss *testutil.Issuer, c devauth.Claims) string {
+	mint := func(iss *testenv.Issuer, c devauth.Claims) string {
 		tok, err := iss.Mint(c)
 		if err != nil {
 			t.Fatal(err)
@@ -31,7 +31,7 @@ func TestAuthenticate(t *testing.T) {
 	}
 	cases := []struct {
 		name     string
-		issuer   *testutil.Issuer // whose JWKS the verifier trusts
+		issuer   *testenv.Issuer // whose JWKS the verifier trusts
 		header   string
 		wantUser auth.User
 	}{
@@ -79,10 +79,10 @@ func TestAuthenticate(t *testing.T) {
 
 func TestNewVerifierRejectsIncompleteConfig(t *testing.T) {
 	t.Parallel()
-	if _, err := auth.NewVerifier(context.Background(), testutil.NewIssuer(t, jose.ES256).Config()); err != nil {
+	if _, err := auth.NewVerifier(context.Background(), testenv.NewIssuer(t, jose.ES256).Config()); err != nil {
 		t.Fatalf("complete config: %v", err)
 	}
-	cfg := testutil.NewIssuer(t, jose.ES256).Config()
+	cfg := testenv.NewIssuer(t, jose.ES256).Config()
 	cfg.Issuer, cfg.Audience = "", ""
 	if _, err := auth.NewVerifier(context.Background(), cfg); err == nil {
 		t.Fatal("missing issuer and audience: no error")

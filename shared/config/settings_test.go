@@ -8,7 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"example.com/billing/shared/config"
-	"example.com/billing/shared/testutil"
+	"example.com/billing/shared/testsupport/testenv"
 )
 
 var defaults = config.Settings{AddFundsEnabled: true, AddFundsMinCents: 1000, AddFundsMaxCents: 250000}
@@ -32,7 +32,7 @@ func TestSettingsOverrideDefaults(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			fs := testutil.Firestore(t)
+			fs := testenv.Firestore(t)
 			if tc.doc != nil {
 				if _, err := fs.Doc(config.SettingsDocument).Set(context.Background(), tc.doc); err != nil {
 					t.Fatal(err)
@@ -48,7 +48,7 @@ func TestSettingsOverrideDefaults(t *testing.T) {
 
 func TestSettingsChangeWithoutRestartWithinTTL(t *testing.T) {
 	t.Parallel()
-	fs := testutil.Firestore(t)
+	fs := testenv.Firestore(t)
 	ctx := context.Background()
 	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	store := config.NewSettingsStore(fs, defaults, config.SettingsTTL).WithClock(func() time.Time { return clock })

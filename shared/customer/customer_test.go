@@ -12,12 +12,12 @@ import (
 
 	"example.com/billing/shared/customer"
 	"example.com/billing/shared/payments"
-	"example.com/billing/shared/testutil"
+	"example.com/billing/shared/testsupport/testenv"
 )
 
 func TestEnsureCreatesOnceAndReturnsTheSameCustomer(t *testing.T) {
 	t.Parallel()
-	b := testutil.NewBilling(t)
+	b := testenv.NewBilling(t)
 	ctx := context.Background()
 	first, err := b.Customers.Ensure(ctx, "u1", "u1@example.com")
 	if err != nil {
@@ -38,7 +38,7 @@ func TestEnsureCreatesOnceAndReturnsTheSameCustomer(t *testing.T) {
 
 func TestConcurrentEnsuresCreateOneCustomer(t *testing.T) {
 	t.Parallel()
-	b := testutil.NewBilling(t)
+	b := testenv.NewBilling(t)
 	ids := make([]string, 10)
 	var wg sync.WaitGroup
 	for i := range ids {
@@ -63,7 +63,7 @@ func TestConcurrentEnsuresCreateOneCustomer(t *testing.T) {
 
 func TestStripeDownLeavesTheAccountPending(t *testing.T) {
 	t.Parallel()
-	b := testutil.NewBilling(t)
+	b := testenv.NewBilling(t)
 	ctx := context.Background()
 	b.Stripe.SetDown(http.StatusInternalServerError)
 	acct, err := b.Customers.Ensure(ctx, "u1", "u1@example.com")
@@ -86,7 +86,7 @@ func TestStripeDownLeavesTheAccountPending(t *testing.T) {
 
 func TestLostWriteIsAdoptedNotDuplicated(t *testing.T) {
 	t.Parallel()
-	b := testutil.NewBilling(t)
+	b := testenv.NewBilling(t)
 	ctx := context.Background()
 	// A first attempt recorded the account, created the customer in Stripe,
 	// and died before recording it; Stripe has since forgotten the key.
@@ -115,7 +115,7 @@ func TestLostWriteIsAdoptedNotDuplicated(t *testing.T) {
 
 func TestInvalidKeyLeavesTheAccountPendingForAnOperator(t *testing.T) {
 	t.Parallel()
-	b := testutil.NewBilling(t)
+	b := testenv.NewBilling(t)
 	b.Stripe.SetAPIKey("sk_test_rotated")
 	_, err := b.Customers.Ensure(context.Background(), "u1", "u1@example.com")
 	if !errors.Is(err, payments.ErrMisconfigured) {
@@ -129,7 +129,7 @@ func TestInvalidKeyLeavesTheAccountPendingForAnOperator(t *testing.T) {
 
 func TestRejectedRequestMarksTheAccountFailed(t *testing.T) {
 	t.Parallel()
-	b := testutil.NewBilling(t)
+	b := testenv.NewBilling(t)
 	_, err := b.Customers.Ensure(context.Background(), "u1", "not an email")
 	if !errors.Is(err, payments.ErrRejected) {
 		t.Fatalf("err = %v, want ErrRejected", err)
@@ -150,7 +150,7 @@ func TestBackoff(t *testing.T) {
 
 func TestEnsureIfDueWaitsOutTheBackoff(t *testing.T) {
 	t.Parallel()
-	b := testutil.NewBilling(t)
+	b := testenv.NewBilling(t)
 	ctx := context.Background()
 	clock := time.Now().UTC()
 	svc := customer.New(b.FS, b.Payments).WithClock(func() time.Time { return clock })
@@ -176,7 +176,7 @@ func TestEnsureIfDueWaitsOutTheBackoff(t *testing.T) {
 
 func TestRepairSweep(t *testing.T) {
 	t.Parallel()
-	b := testutil.NewBilling(t)
+	b := testenv.NewBilling(t)
 	ctx := context.Background()
 	clock := time.Now().UTC()
 	svc := customer.New(b.FS, b.Payments).WithClock(func() time.Time { return clock })

@@ -13,7 +13,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"example.com/billing/shared/events"
-	"example.com/billing/shared/testutil"
+	"example.com/billing/shared/testsupport/testenv"
 )
 
 func record(t *testing.T, fs *firestore.Client, o *events.Outbox, id string) {
@@ -51,9 +51,9 @@ func deadPubSub(t *testing.T) *pubsub.Client {
 // the process tried.
 func TestRecordedEventsArePublishedAtLeastOnce(t *testing.T) {
 	t.Parallel()
-	fs := testutil.Firestore(t)
-	ps, project := testutil.PubSub(t)
-	received := testutil.Topics(t, ps, project, "account-deleted")
+	fs := testenv.Firestore(t)
+	ps, project := testenv.PubSub(t)
+	received := testenv.Topics(t, ps, project, "account-deleted")
 	live := events.NewOutbox(fs, events.NewPubSub(ps))
 
 	record(t, fs, live, "crashed-before-publishing")

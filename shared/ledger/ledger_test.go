@@ -12,7 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"example.com/billing/shared/ledger"
-	"example.com/billing/shared/testutil"
+	"example.com/billing/shared/testsupport/testenv"
 )
 
 // topUp records a pending top-up with a payment intent, as AddFunds does.
@@ -55,7 +55,7 @@ func eventRecords(t *testing.T, fs *firestore.Client) map[string]map[string]any 
 
 func TestSameEventConcurrentlyAndAgainCreditsOnce(t *testing.T) {
 	t.Parallel()
-	fs := testutil.Firestore(t)
+	fs := testenv.Firestore(t)
 	l := ledger.New(fs)
 	ctx := context.Background()
 	topUp(t, l, "u1", "tx1", 2500)
@@ -104,7 +104,7 @@ func TestSameEventConcurrentlyAndAgainCreditsOnce(t *testing.T) {
 
 func TestConcurrentTopUpsForOneUserCreditTheExactSum(t *testing.T) {
 	t.Parallel()
-	fs := testutil.Firestore(t)
+	fs := testenv.Firestore(t)
 	l := ledger.New(fs)
 	ctx := context.Background()
 	const n = 20
@@ -230,7 +230,7 @@ func TestSettleTopUp(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			fs := testutil.Firestore(t)
+			fs := testenv.Firestore(t)
 			l := ledger.New(fs)
 			topUp(t, l, "u", "tx", 2500)
 			var results []string
@@ -263,7 +263,7 @@ func TestSettleTopUp(t *testing.T) {
 
 func TestProcessRecordsNothingWhenTheEffectFails(t *testing.T) {
 	t.Parallel()
-	fs := testutil.Firestore(t)
+	fs := testenv.Firestore(t)
 	l := ledger.New(fs)
 	boom := errors.New("boom")
 	_, err := l.Process(context.Background(), ledger.Event{ID: "evt_1", Type: "x"}, func(context.Context, *firestore.Transaction) (ledger.Outcome, error) {
@@ -284,7 +284,7 @@ func TestProcessRecordsNothingWhenTheEffectFails(t *testing.T) {
 
 func TestEventRecordKeepsThirtyDays(t *testing.T) {
 	t.Parallel()
-	fs := testutil.Firestore(t)
+	fs := testenv.Firestore(t)
 	l := ledger.New(fs)
 	if _, err := l.Process(context.Background(), ledger.Event{ID: "evt_ttl", Type: "customer.created", ObjectID: "cus_1"}, ledger.Ignore("not handled")); err != nil {
 		t.Fatal(err)
@@ -304,7 +304,7 @@ func TestEventRecordKeepsThirtyDays(t *testing.T) {
 
 func TestBeginTopUpIsIdempotent(t *testing.T) {
 	t.Parallel()
-	l := ledger.New(testutil.Firestore(t))
+	l := ledger.New(testenv.Firestore(t))
 	ctx := context.Background()
 	req := ledger.TopUp{UserID: "u", ID: "tx", Type: ledger.TypeCardTopUp, Amount: 2500, Currency: "usd"}
 	first, created, err := l.BeginTopUp(ctx, req)
@@ -326,7 +326,7 @@ func TestBeginTopUpIsIdempotent(t *testing.T) {
 
 func TestHistoryPagesNewestFirst(t *testing.T) {
 	t.Parallel()
-	l := ledger.New(testutil.Firestore(t))
+	l := ledger.New(testenv.Firestore(t))
 	ctx := context.Background()
 	var want []string
 	for i := range 7 {

@@ -10,7 +10,7 @@ import (
 
 	"example.com/billing/shared/config"
 	"example.com/billing/shared/payments"
-	"example.com/billing/shared/testutil"
+	"example.com/billing/shared/testsupport/testenv"
 )
 
 // stripeMock is a client of stripe-mock, which validates each request
@@ -20,7 +20,7 @@ import (
 // keys and filters, so behaviour is tested against the stateful double.
 func stripeMock(t *testing.T) *payments.Client {
 	t.Helper()
-	return payments.New(config.Stripe{SecretKey: "sk_test_123", APIURL: testutil.Env(t, "STRIPE_MOCK_URL")}, nil)
+	return payments.New(config.Stripe{SecretKey: "sk_test_123", APIURL: testenv.Env(t, "STRIPE_MOCK_URL")}, nil)
 }
 
 func TestRequestShapesAgainstStripeMock(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"example.com/billing/shared/payments"
-	"example.com/billing/shared/stripetest"
+	"example.com/billing/shared/testsupport/stripetest"
 )
 
 func TestVerifyEvent(t *testing.T) {

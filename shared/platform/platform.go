@@ -17,16 +17,16 @@ import (
 
 	"example.com/billing/shared/auth"
 	"example.com/billing/shared/checkout"
+	"example.com/billing/shared/closing"
 	"example.com/billing/shared/config"
 	"example.com/billing/shared/customer"
-	"example.com/billing/shared/deletion"
 	"example.com/billing/shared/events"
 	"example.com/billing/shared/httpx"
 	"example.com/billing/shared/invoicecredit"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/logging"
+	"example.com/billing/shared/metering"
 	"example.com/billing/shared/payments"
-	"example.com/billing/shared/usage"
 )
 
 // Google returns the environment's GCP settings.
@@ -132,20 +132,20 @@ var Outbox = sync.OnceValues(func() (*events.Outbox, error) {
 })
 
 // Usage returns the process's usage-report store.
-var Usage = sync.OnceValues(func() (*usage.Store, error) {
+var Usage = sync.OnceValues(func() (*metering.Store, error) {
 	fs, err := Firestore()
 	if err != nil {
 		return nil, err
 	}
-	return usage.NewStore(fs), nil
+	return metering.NewStore(fs), nil
 })
 
 // Deletions returns the process's deletion service, with the prices and
 // invoice terms from the environment.
-var Deletions = sync.OnceValues(func() (*deletion.Service, error) {
+var Deletions = sync.OnceValues(func() (*closing.Service, error) {
 	var cfg struct {
-		Usage    usage.Config
-		Deletion deletion.Config
+		Usage    metering.Config
+		Deletion closing.Config
 	}
 	if err := config.Load(context.Background(), &cfg); err != nil {
 		return nil, err
@@ -178,7 +178,7 @@ var Deletions = sync.OnceValues(func() (*deletion.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return deletion.New(fs, l, customers, stripe, u, prices, o, cfg.Deletion), nil
+	return closing.New(fs, l, customers, stripe, u, prices, o, cfg.Deletion), nil
 })
 
 // InvoiceCredits returns the process's invoice-credit service.

@@ -1,0 +1,219 @@
+package closing
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"cloud.google.com/go/firestore"
+
+	"example.com/billing/shared/ledger"
+	"example.com/billing/shared/metering"
+)
+
+// Check is what stands in the way of deleting an account and what deleting
+// it would cost. It changes nothing.
+type Check struct {
+	CanDelete           bool             `json:"canDelete"`
+	Reasons             []string         `json:"reasons"`
+	UnpaidInvoices      []InvoiceSummary `json:"unpaidInvoices"`
+	AmountOwed          int64            `json:"amountOwed"`
+	PendingInvoiceItems int              `json:"pendingInvoiceItems"`
+	PendingPayments     int              `json:"pendingPayments"`
+	CurrentUsage        UsageSummary     `json:"currentUsage"`
+	Balance             int64            `json:"balance"`
+	FinalAmountDue      int64            `json:"finalAmountDue"`
+	RemainingBalance    int64            `json:"remainingBalance"`
+	Refunds             []RefundSummary  `json:"refunds"`
+	ForfeitedBalance    int64            `json:"forfeitedBalance"`
+	Currency            string           `json:"currency"`
+	Deletion            *DeletionSummary `json:"deletion,omitempty"`
+}
+
+// InvoiceSummary is an unpaid Stripe invoice.
+type InvoiceSummary struct {
+	ID               string `json:"id"`
+	Status           string `json:"status"`
+	AmountDue        int64  `json:"amountDue"`
+	Currency         string `json:"currency"`
+	HostedInvoiceURL string `json:"hostedInvoiceUrl"`
+}
+
+// UsageSummary is the usage not yet invoiced.
+type UsageSummary struct {
+	PeriodStart time.Time `json:"periodStart"`
+	PeriodEnd   time.Time `json:"periodEnd"`
+	Amount      int64     `json:"amount"`
+	Lines       []Line    `json:"lines"`
+}
+
+// RefundSummary is a card top-up that would get money back.
+type RefundSummary struct {
+	TransactionID   string `json:"transactionId"`
+	PaymentIntentID string `json:"paymentIntentId"`
+	Amount          int64  `json:"amount"`
+}
+
+// DeletionSummary is a deletion already requested.
+type DeletionSummary struct {
+	State            string     `json:"state"`
+	RequestedAt      time.Time  `json:"requestedAt"`
+	FinalInvoiceID   string     `json:"finalInvoiceId,omitempty"`
+	InvoiceAmount    int64      `json:"invoiceAmount"`
+	HostedInvoiceURL string     `json:"hostedInvoiceUrl,omitempty"`
+	InvoiceDueAt     *time.Time `json:"invoiceDueAt,omitempty"`
+	InvoiceOverdue   bool       `json:"invoiceOverdue"`
+	CompletedAt      *time.Time `json:"completedAt,omitempty"`
+}
+
+func summarize(d Deletion, now time.Time) *DeletionSummary {
+	return &DeletionSummary{
+		State: d.State, RequestedAt: d.RequestedAt, FinalInvoiceID: d.InvoiceID, InvoiceAmount: d.InvoiceAmount,
+		HostedInvoiceURL: d.HostedInvoiceURL, InvoiceDueAt: d.InvoiceDueAt, CompletedAt: d.CompletedAt,
+		InvoiceOverdue: d.State == StateAwaitingPayment && d.InvoiceDueAt != nil && now.After(*d.InvoiceDueAt),
+	}
+}
+
+// plan is the money side of closing: computed from one consistent read.
+type plan struct {
+	period    metering.Period
+	bill      metering.Bill
+	balance   int64
+	applied   int64 // of the balance, to the usage
+	invoice   int64 // the usage the balance does not cover
+	refunds   []ledger.Refundable
+	refundAmt []int64
+	forfeited int64
+}
+
+// makePlan prices the usage since billedThrough and splits the balance:
+// first to the usage, then back to card top-ups, newest first; what no
+// top-up can take (package credits) is forfeited, and said so.
+func (s *Service) makePlan(ctx context.Context, tx *firestore.Transaction, userID string, billedThrough time.Time) (plan, error) {
+	var p plan
+	var err error
+	if p.period, err = s.usage.Since(ctx, tx, userID, billedThrough); err != nil {
+		return plan{}, err
+	}
+	p.bill = s.prices.Price(p.period.Totals)
+	var bal ledger.Balance
+	if tx != nil {
+		bal, err = s.ledger.BalanceIn(tx, userID)
+	} else {
+		bal, err = s.ledger.Balance(ctx, userID)
+	}
+	if err != nil {
+		return plan{}, err
+	}
+	p.balance = bal.Amount
+	p.applied = max(0, min(p.balance, p.bill.Amount))
+	p.invoice = p.bill.Amount - p.applied
+	left := max(0, p.balance-p.applied)
+	if left > 0 {
+		sources, err := s.ledger.RefundableTopUps(ctx, tx, userID)
+		if err != nil {
+			return plan{}, err
+		}
+		for _, src := range sources {
+			if left == 0 {
+				break
+			}
+			amt := min(left, src.Left)
+			p.refunds = append(p.refunds, src)
+			p.refundAmt = append(p.refundAmt, amt)
+			left -= amt
+		}
+	}
+	p.forfeited = left
+	return p, nil
+}
+
+// Check reports, without changing anything, whether the user may delete
+// their account now and what it would cost. It makes sure the Stripe
+// customer exists first, like every payment path. (Callers label the
+// context's logger with the user, as for Request and Cancel.)
+func (s *Service) Check(ctx context.Context, userID, email string) (Check, error) {
+	return s.check(ctx, userID, email)
+}
+
+func (s *Service) check(ctx context.Context, userID, email string) (Check, error) {
+	acct, err := s.customers.Ensure(ctx, userID, email)
+	if err != nil {
+		return Check{}, err
+	}
+	c := Check{Currency: ledger.Currency, Reasons: []string{}, UnpaidInvoices: []InvoiceSummary{}, Refunds: []RefundSummary{}}
+	invoices, err := s.stripe.UnpaidInvoices(ctx, acct.CustomerID)
+	if err != nil {
+		return Check{}, err
+	}
+	for _, inv := range invoices {
+		c.UnpaidInvoices = append(c.UnpaidInvoices, InvoiceSummary{ID: inv.ID, Status: inv.Status, AmountDue: inv.AmountDue, Currency: inv.Currency, HostedInvoiceURL: inv.HostedInvoiceURL})
+		c.AmountOwed += inv.AmountDue
+	}
+	if c.PendingInvoiceItems, _, err = s.stripe.PendingInvoiceItems(ctx, acct.CustomerID); err != nil {
+		return Check{}, err
+	}
+	pendingPayments, err := s.ledger.PendingTopUps(ctx, nil, userID)
+	if err != nil {
+		return Check{}, err
+	}
+	c.PendingPayments = len(pendingPayments)
+	d, err := s.Get(ctx, nil, userID)
+	if err != nil {
+		return Check{}, err
+	}
+	if d.State != "" {
+		c.Deletion = summarize(d, s.now())
+	}
+
+	var billedThrough time.Time
+	if acct.BilledThrough != nil {
+		billedThrough = *acct.BilledThrough
+	}
+	p, err := s.makePlan(ctx, nil, userID, billedThrough)
+	if err != nil {
+		return Check{}, err
+	}
+	lines := make([]Line, 0, len(p.bill.Lines))
+	for _, l := range p.bill.Lines {
+		lines = append(lines, Line{Kind: l.Kind, Description: l.Description, Amount: l.Amount})
+	}
+	c.CurrentUsage = UsageSummary{PeriodStart: p.period.Start, PeriodEnd: p.period.End, Amount: p.bill.Amount, Lines: lines}
+	c.Balance, c.FinalAmountDue, c.RemainingBalance, c.ForfeitedBalance = p.balance, p.invoice, max(0, p.balance-p.applied), p.forfeited
+	for i, src := range p.refunds {
+		c.Refunds = append(c.Refunds, RefundSummary{TransactionID: src.ID, PaymentIntentID: src.PaymentIntentID, Amount: p.refundAmt[i]})
+	}
+
+	// Why not, in words a person can act on.
+	switch {
+	case acct.Status == AccountDeleted || d.State == StateDeleted:
+		c.Reasons = append(c.Reasons, "The account is already deleted.")
+	case d.InProgress():
+		c.Reasons = append(c.Reasons, fmt.Sprintf("A deletion is already in progress (%s).", d.State))
+		if c.Deletion.InvoiceOverdue {
+			c.Reasons = append(c.Reasons, "The final invoice is overdue; the account stays pending deletion until it is paid.")
+		}
+	}
+	if len(c.UnpaidInvoices) > 0 {
+		c.Reasons = append(c.Reasons, fmt.Sprintf("%d invoice(s) totalling %s are unpaid; pay them first.", len(c.UnpaidInvoices), money(c.AmountOwed)))
+	}
+	if c.PendingInvoiceItems > 0 {
+		c.Reasons = append(c.Reasons, fmt.Sprintf("%d charge(s) are waiting to be invoiced; they will be billed soon.", c.PendingInvoiceItems))
+	}
+	if c.PendingPayments > 0 {
+		c.Reasons = append(c.Reasons, fmt.Sprintf("%d card payment(s) are still in progress; wait until they finish or expire.", c.PendingPayments))
+	}
+	c.CanDelete = len(c.Reasons) == 0
+	if c.ForfeitedBalance > 0 {
+		// Not a blocker, but never silent.
+		c.Reasons = append(c.Reasons, fmt.Sprintf("%s of the balance came from credits that cannot be refunded to a card (such as package credit); it is forfeited when the account is deleted.", money(c.ForfeitedBalance)))
+	}
+	return c, nil
+}
+
+func money(cents int64) string { return fmt.Sprintf("%d.%02d USD", cents/100, cents%100) }
+
+// blocking reports whether c forbids a deletion request.
+func (c Check) blocking() bool {
+	return len(c.UnpaidInvoices) > 0 || c.PendingInvoiceItems > 0 || c.PendingPayments > 0
+}

@@ -1,0 +1,85 @@
+package closing
+
+import (
+	"context"
+	"fmt"
+
+	"cloud.google.com/go/firestore"
+
+	"example.com/billing/shared/ledger"
+	"example.com/billing/shared/payments"
+)
+
+type paymentsInvoice = payments.Invoice
+
+func newFinalInvoice(customerID string, d Deletion, days int64) payments.NewInvoice {
+	return payments.NewInvoice{
+		CustomerID:   customerID,
+		DaysUntilDue: days,
+		Description: fmt.Sprintf("Final invoice: usage from %s to %s, before the account is deleted.",
+			d.PeriodStart.Format("2 Jan 2006 15:04 MST"), d.PeriodEnd.Format("2 Jan 2006 15:04 MST")),
+		Metadata: map[string]string{metadataUserID: d.UserID, MetadataKind: KindFinalInvoice, MetadataDeletion: d.InvoiceKey()},
+	}
+}
+
+// addLines puts the usage lines, and the prepaid balance as a credit line,
+// on the draft final invoice. Each line has its own idempotency key.
+func (s *Service) addLines(ctx context.Context, customerID, invoiceID string, d Deletion) error {
+	add := func(suffix string, amount int64, description string) error {
+		return s.stripe.AddInvoiceItem(ctx, payments.NewInvoiceItem{
+			CustomerID: customerID, InvoiceID: invoiceID, Amount: amount, Currency: ledger.Currency, Description: description,
+			Metadata: map[string]string{metadataUserID: d.UserID, MetadataDeletion: d.InvoiceKey()},
+		}, d.InvoiceKey()+":"+suffix)
+	}
+	for _, l := range d.Lines {
+		if l.Amount == 0 {
+			continue
+		}
+		if err := add(l.Kind, l.Amount, l.Description); err != nil {
+			return err
+		}
+	}
+	if d.BalanceApplied > 0 {
+		return add("balance", -d.BalanceApplied, "Prepaid balance applied")
+	}
+	return nil
+}
+
+// InvoicePaid is the effect of invoice.paid: when it pays a user's final
+// invoice, the deletion moves on to completing (the caller then Advances
+// it). Any other invoice is ignored; a final invoice of a deletion that was
+// canceled is recorded as paid and changes nothing else.
+func (s *Service) InvoicePaid(inv payments.Invoice) ledger.Effect {
+	return func(ctx context.Context, tx *firestore.Transaction) (ledger.Outcome, error) {
+		userID := inv.Metadata[metadataUserID]
+		out := ledger.Outcome{UserID: userID}
+		if inv.Metadata[MetadataKind] != KindFinalInvoice {
+			out.Result, out.Detail = ledger.ResultIgnored, "not a final invoice"
+			return out, nil
+		}
+		if ledger.CheckID(userID) != nil {
+			out.Result, out.Detail = ledger.ResultUnmatched, "final invoice without a valid user_id"
+			return out, nil
+		}
+		d, err := s.Get(ctx, tx, userID)
+		if err != nil {
+			return ledger.Outcome{}, err
+		}
+		if d.State == "" || d.InvoiceKey() != inv.Metadata[MetadataDeletion] {
+			out.Result, out.Detail = ledger.ResultUnmatched, "no deletion for this invoice"
+			return out, nil
+		}
+		switch d.State {
+		case StateInvoicing, StateAwaitingPayment:
+			now := s.now()
+			d.State, d.InvoiceID, d.InvoiceStatus, d.NextAttemptAt, d.UpdatedAt = StateCompleting, inv.ID, payments.InvoicePaid, &now, now
+			if err := tx.Set(s.ref(userID), d); err != nil {
+				return ledger.Outcome{}, err
+			}
+			out.Result = ledger.ResultApplied
+		default:
+			out.Result, out.Detail = ledger.ResultUnchanged, "deletion is "+d.State
+		}
+		return out, nil
+	}
+}

@@ -1,0 +1,404 @@
+package closing
+
+import (
+	"context"
+
+	"fmt"
+	"time"
+
+	"cloud.google.com/go/firestore"
+
+	"example.com/billing/shared/customer"
+	"example.com/billing/shared/fault"
+	"example.com/billing/shared/ledger"
+	"example.com/billing/shared/logging"
+)
+
+// BlockedError carries the check that blocked a request.
+type BlockedError struct{ Check Check }
+
+func (e *BlockedError) Error() string { return fmt.Sprintf("%v: %v", ErrBlocked, e.Check.Reasons) }
+func (e *BlockedError) Unwrap() error { return ErrBlocked }
+
+// Request records the user's deletion, or returns the one already in
+// progress (so a retried or concurrent request creates nothing twice), and
+// then drives it as far as it can go now. A failure after the deletion is
+// recorded is not returned as an error: the state is safe and the sweep
+// finishes it.
+func (s *Service) Request(ctx context.Context, userID, email string) (Deletion, error) {
+	check, err := s.check(ctx, userID, email)
+	if err != nil {
+		return Deletion{}, err
+	}
+	if check.Deletion != nil && (check.Deletion.State == StateDeleted) {
+		return s.Get(ctx, nil, userID)
+	}
+	// A deletion in progress is returned as it is (its own final invoice
+	// is among the unpaid ones); otherwise anything owed blocks.
+	if (check.Deletion == nil || !inProgress(check.Deletion.State)) && check.blocking() {
+		return Deletion{}, &BlockedError{Check: check}
+	}
+	d, err := s.record(ctx, userID)
+	if err != nil {
+		return Deletion{}, err
+	}
+	if err := fault.Point(ctx, fault.DeletionAfterRecord); err != nil {
+		return Deletion{}, err
+	}
+	if err := s.advance(ctx, userID); err != nil {
+		logging.FromContext(ctx).WarnContext(ctx, "deletion recorded; a later attempt will finish it", "state", d.State, "error", err.Error())
+	}
+	return s.Get(ctx, nil, userID)
+}
+
+// record is the one transaction of a request.
+func (s *Service) record(ctx context.Context, userID string) (Deletion, error) {
+	var d Deletion
+	err := s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		prev, err := s.Get(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		if prev.InProgress() || prev.State == StateDeleted {
+			d = prev
+			return nil
+		}
+		snap, err := tx.Get(s.accountRef(userID))
+		if err != nil {
+			return fmt.Errorf("read account: %w", err)
+		}
+		var acct customer.Account
+		if err := snap.DataTo(&acct); err != nil {
+			return err
+		}
+		var billedThrough time.Time
+		if acct.BilledThrough != nil {
+			billedThrough = *acct.BilledThrough
+		}
+		// Payments under way would credit a closing account: re-check
+		// inside the transaction.
+		pending, err := s.ledger.PendingTopUps(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		if len(pending) > 0 {
+			return &BlockedError{Check: Check{PendingPayments: len(pending), Reasons: []string{"A card payment is still in progress; wait until it finishes or expires."}}}
+		}
+		p, err := s.makePlan(ctx, tx, userID, billedThrough)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		d = Deletion{
+			UserID: userID, Request: prev.Request + 1, RequestedAt: now, UpdatedAt: now,
+			PeriodStart: p.period.Start, PeriodEnd: p.period.End,
+			UsageAmount: p.bill.Amount, BalanceApplied: p.applied, InvoiceAmount: p.invoice, Forfeited: p.forfeited,
+			Lines: []Line{}, Refunds: []Refund{}, NextAttemptAt: &now,
+		}
+		for _, l := range p.bill.Lines {
+			d.Lines = append(d.Lines, Line{Kind: l.Kind, Description: l.Description, Amount: l.Amount})
+		}
+		switch {
+		case d.InvoiceAmount > 0:
+			d.State = StateInvoicing
+		case len(p.refunds) > 0:
+			d.State = StateRefunding
+		default:
+			d.State = StateCompleting
+		}
+		// Reads are done; every write of the request follows.
+		entry := func(suffix string) string { return fmt.Sprintf("del_%d_%s", d.Request, suffix) }
+		if d.BalanceApplied > 0 {
+			if err := s.ledger.Record(tx, ledger.Transaction{ID: entry("usage"), UserID: userID, Type: ledger.TypeUsageCharge,
+				Amount: -d.BalanceApplied, Status: ledger.StatusSucceeded}); err != nil {
+				return err
+			}
+		}
+		for i, src := range p.refunds {
+			r := Refund{EntryID: entry(fmt.Sprintf("refund_%d", i)), SourceTransactionID: src.ID, PaymentIntentID: src.PaymentIntentID, Amount: p.refundAmt[i]}
+			d.Refunds = append(d.Refunds, r)
+			if err := s.ledger.Record(tx, ledger.Transaction{ID: r.EntryID, UserID: userID, Type: ledger.TypeRefund, Amount: -r.Amount,
+				Status: ledger.StatusPending, PaymentIntentID: r.PaymentIntentID, SourceTransactionID: src.ID}); err != nil {
+				return err
+			}
+			if err := s.ledger.AddRefunded(tx, src.Transaction, r.Amount); err != nil {
+				return err
+			}
+		}
+		if d.Forfeited > 0 {
+			if err := s.ledger.Record(tx, ledger.Transaction{ID: entry("forfeited"), UserID: userID, Type: ledger.TypeBalanceForfeited,
+				Amount: -d.Forfeited, Status: ledger.StatusSucceeded}); err != nil {
+				return err
+			}
+		}
+		billedTo := d.PeriodEnd
+		if billedTo.Before(billedThrough) || billedTo.IsZero() {
+			billedTo = now
+		}
+		if err := tx.Set(s.accountRef(userID), map[string]any{
+			"status": AccountPendingDeletion, "billedThrough": billedTo, "updatedAt": now,
+		}, firestore.MergeAll); err != nil {
+			return err
+		}
+		if err := s.outbox.Add(tx, requestedEventID(d), TopicDeletionRequested, Event{
+			EventID: requestedEventID(d), UserID: userID, RequestedAt: now, FinalAmountDue: d.InvoiceAmount, BillingStoppedAt: now,
+		}); err != nil {
+			return err
+		}
+		return tx.Set(s.ref(userID), d)
+	})
+	if err != nil {
+		return Deletion{}, fmt.Errorf("record deletion of %s: %w", userID, err)
+	}
+	logging.FromContext(ctx).InfoContext(ctx, "deletion requested", "state", d.State, "usage", d.UsageAmount,
+		"balance_applied", d.BalanceApplied, "invoice", d.InvoiceAmount, "refunds", len(d.Refunds), "forfeited", d.Forfeited)
+	return d, nil
+}
+
+// Advance drives the user's deletion through every step that is owed now,
+// and publishes its recorded events. It labels the logger with the user
+// (its callers, the webhook and the sweep, work for many users). It is safe to run any number of times,
+// concurrently too: each step is idempotent and each transition re-reads
+// the state.
+func (s *Service) Advance(ctx context.Context, userID string) error {
+	return s.advance(s.logger(ctx, userID), userID)
+}
+
+func (s *Service) advance(ctx context.Context, userID string) error {
+	for range 4 {
+		d, err := s.Get(ctx, nil, userID)
+		if err != nil {
+			return err
+		}
+		var step error
+		switch d.State {
+		case StateInvoicing:
+			step = s.invoice(ctx, d)
+		case StateRefunding:
+			step = s.refund(ctx, d)
+		case StateCompleting:
+			step = s.complete(ctx, d)
+		default:
+			return s.flush(ctx, d)
+		}
+		if step != nil {
+			s.noteFailure(ctx, d, step)
+			return step
+		}
+	}
+	return nil
+}
+
+// flush publishes whatever events the deletion has recorded.
+func (s *Service) flush(ctx context.Context, d Deletion) error {
+	if d.Request == 0 {
+		return nil
+	}
+	return s.outbox.Flush(ctx, requestedEventID(d), deletedEventID(d), canceledEventID(d))
+}
+
+// transition moves the deletion from state from to what change sets, in a
+// transaction; it does nothing if another worker moved it first.
+func (s *Service) transition(ctx context.Context, userID string, from string, change func(tx *firestore.Transaction, d *Deletion) error) error {
+	return s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		d, err := s.Get(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		if d.State != from {
+			return nil
+		}
+		if err := change(tx, &d); err != nil {
+			return err
+		}
+		d.UpdatedAt, d.Attempts, d.LastError = s.now(), 0, ""
+		return tx.Set(s.ref(userID), d)
+	})
+}
+
+// noteFailure records a failed step and when the sweep should try again.
+func (s *Service) noteFailure(ctx context.Context, d Deletion, cause error) {
+	logging.FromContext(ctx).ErrorContext(ctx, "deletion step failed", "state", d.State, "attempt", d.Attempts+1, "error", cause.Error())
+	next := s.now().Add(customer.Backoff(d.Attempts + 1))
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_, err := s.ref(d.UserID).Update(ctx, []firestore.Update{
+		{Path: "attempts", Value: firestore.Increment(1)},
+		{Path: "nextAttemptAt", Value: next},
+		{Path: "lastError", Value: cause.Error()},
+	})
+	if err != nil {
+		logging.FromContext(ctx).ErrorContext(ctx, "could not record the failed deletion step", "error", err.Error())
+	}
+}
+
+// invoice makes the final invoice in Stripe (found again if an earlier
+// attempt made it), finalizes it and has Stripe email it.
+func (s *Service) invoice(ctx context.Context, d Deletion) error {
+	acct, err := s.customers.Get(ctx, d.UserID)
+	if err != nil {
+		return err
+	}
+	key := d.InvoiceKey()
+	var inv paymentsInvoice
+	if d.Attempts > 0 {
+		// An attempt may have made the invoice and died before recording
+		// it, longer ago than Stripe remembers the key.
+		if found, err := s.stripe.FindInvoice(ctx, acct.CustomerID, MetadataDeletion, key); err == nil {
+			inv = found
+		}
+	}
+	if inv.ID == "" {
+		if inv, err = s.stripe.CreateInvoice(ctx, newFinalInvoice(acct.CustomerID, d, s.daysUntilDue), key); err != nil {
+			return err
+		}
+	}
+	if inv.Status == "draft" && inv.Total != d.InvoiceAmount {
+		if err := s.addLines(ctx, acct.CustomerID, inv.ID, d); err != nil {
+			return err
+		}
+	}
+	if inv, err = s.stripe.FinalizeAndSendInvoice(ctx, inv.ID); err != nil {
+		return err
+	}
+	if err := fault.Point(ctx, fault.DeletionAfterInvoice); err != nil {
+		return err
+	}
+	due := s.now().Add(time.Duration(s.daysUntilDue) * 24 * time.Hour)
+	return s.transition(ctx, d.UserID, StateInvoicing, func(tx *firestore.Transaction, d *Deletion) error {
+		d.InvoiceID, d.InvoiceStatus, d.HostedInvoiceURL, d.InvoiceDueAt = inv.ID, inv.Status, inv.HostedInvoiceURL, &due
+		d.State, d.NextAttemptAt = StateAwaitingPayment, nil
+		if inv.Status == "paid" {
+			now := s.now()
+			d.State, d.NextAttemptAt = StateCompleting, &now
+		}
+		return nil
+	})
+}
+
+// refund returns the closing balance to the cards it came from.
+func (s *Service) refund(ctx context.Context, d Deletion) error {
+	for i, r := range d.Refunds {
+		if r.RefundID != "" {
+			continue
+		}
+		made, err := s.stripe.RefundPayment(ctx, r.PaymentIntentID, r.Amount,
+			map[string]string{metadataUserID: d.UserID, "transaction_id": r.EntryID}, "refund:"+d.UserID+":"+r.EntryID)
+		if err != nil {
+			return err
+		}
+		if err := fault.Point(ctx, fault.DeletionAfterRefund); err != nil {
+			return err
+		}
+		if err := s.transition(ctx, d.UserID, StateRefunding, func(tx *firestore.Transaction, cur *Deletion) error {
+			if cur.Refunds[i].RefundID != "" {
+				return nil
+			}
+			cur.Refunds[i].RefundID = made.ID
+			return s.ledger.CompleteRefund(tx, d.UserID, r.EntryID, made.ID)
+		}); err != nil {
+			return err
+		}
+	}
+	return s.transition(ctx, d.UserID, StateRefunding, func(tx *firestore.Transaction, cur *Deletion) error {
+		for _, r := range cur.Refunds {
+			if r.RefundID == "" {
+				return nil // another worker is mid-way; it finishes
+			}
+		}
+		cur.State = StateCompleting
+		return nil
+	})
+}
+
+// complete detaches the saved cards and deletes the account, recording
+// account-deleted for the satellite in the same transaction.
+func (s *Service) complete(ctx context.Context, d Deletion) error {
+	acct, err := s.customers.Get(ctx, d.UserID)
+	if err != nil {
+		return err
+	}
+	if acct.CustomerID != "" {
+		if _, err := s.stripe.DetachCards(ctx, acct.CustomerID); err != nil {
+			return err
+		}
+	}
+	if err := fault.Point(ctx, fault.DeletionAfterDetach); err != nil {
+		return err
+	}
+	err = s.transition(ctx, d.UserID, StateCompleting, func(tx *firestore.Transaction, cur *Deletion) error {
+		now := s.now()
+		cur.State, cur.CompletedAt, cur.NextAttemptAt = StateDeleted, &now, nil
+		if err := tx.Set(s.accountRef(d.UserID), map[string]any{"status": AccountDeleted, "deletedAt": now, "updatedAt": now}, firestore.MergeAll); err != nil {
+			return err
+		}
+		return s.outbox.Add(tx, deletedEventID(*cur), TopicDeleted, Event{
+			EventID: deletedEventID(*cur), UserID: d.UserID, RequestedAt: cur.RequestedAt, FinalInvoiceID: cur.InvoiceID,
+			FinalAmountDue: cur.InvoiceAmount, DeletedAt: &now, BillingStoppedAt: cur.RequestedAt,
+		})
+	})
+	if err == nil {
+		logging.FromContext(ctx).InfoContext(ctx, "account deleted", "final_invoice_id", d.InvoiceID)
+	}
+	return err
+}
+
+// Cancel stops a deletion whose final invoice is still unpaid. The invoice
+// stays open: it bills usage that happened. Refunds and card detaching,
+// once started, cannot be taken back, so those states are not cancelable.
+func (s *Service) Cancel(ctx context.Context, userID string) (Deletion, error) {
+	var d Deletion
+	err := s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		var err error
+		if d, err = s.Get(ctx, tx, userID); err != nil {
+			return err
+		}
+		switch d.State {
+		case StateInvoicing, StateAwaitingPayment:
+		case "", StateCanceled:
+			return ErrNoDeletion
+		case StateDeleted:
+			return ErrDeleted
+		default:
+			return ErrNotCancelable
+		}
+		now := s.now()
+		d.State, d.CanceledAt, d.UpdatedAt, d.NextAttemptAt = StateCanceled, &now, now, nil
+		if err := tx.Set(s.accountRef(userID), map[string]any{"status": firestore.Delete, "updatedAt": now}, firestore.MergeAll); err != nil {
+			return err
+		}
+		if err := s.outbox.Add(tx, canceledEventID(d), TopicDeletionCanceled, Event{
+			EventID: canceledEventID(d), UserID: userID, RequestedAt: d.RequestedAt, FinalInvoiceID: d.InvoiceID,
+			FinalAmountDue: d.InvoiceAmount, CanceledAt: &now, BillingStoppedAt: d.RequestedAt,
+		}); err != nil {
+			return err
+		}
+		return tx.Set(s.ref(userID), d)
+	})
+	if err != nil {
+		return Deletion{}, err
+	}
+	logging.FromContext(ctx).InfoContext(ctx, "deletion canceled", "final_invoice_id", d.InvoiceID)
+	if err := s.flush(ctx, d); err != nil {
+		logging.FromContext(ctx).WarnContext(ctx, "deletion-canceled event not yet published; the sweep will", "error", err.Error())
+	}
+	return d, nil
+}
+
+// Sweep advances up to limit deletions whose next step is due.
+func (s *Service) Sweep(ctx context.Context, limit int) (advanced, failed int, err error) {
+	snaps, err := s.fs.Collection(Collection).Where("nextAttemptAt", "<=", s.now()).
+		OrderBy("nextAttemptAt", firestore.Asc).Limit(limit).Documents(ctx).GetAll()
+	if err != nil {
+		return 0, 0, fmt.Errorf("find deletions to advance: %w", err)
+	}
+	for _, snap := range snaps {
+		if err := s.Advance(ctx, snap.Ref.ID); err != nil {
+			logging.FromContext(ctx).WarnContext(ctx, "deletion not advanced; it stays due after its backoff", "user_id", snap.Ref.ID, "error", err.Error())
+			failed++
+			continue
+		}
+		advanced++
+	}
+	return advanced, failed, nil
+}

@@ -1,0 +1,186 @@
+// Package reconciler makes the ledger agree with Stripe when webhooks were
+// lost or late. Reconcile lists the recent PaymentIntents of our top-ups
+// and packages and settles every one that ended (succeeded or canceled)
+// through the same exactly-once path as the webhook, so a late webhook
+// after a reconcile, or the reverse, changes nothing. CancelStalePayments
+// cancels top-ups left pending too long (the user walked away) and credits
+// the ones that turn out to have succeeded.
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"cloud.google.com/go/firestore"
+
+	"example.com/billing/shared/ledger"
+	"example.com/billing/shared/logging"
+	"example.com/billing/shared/payments"
+)
+
+type (
+	intents interface {
+		PaymentIntentsSince(ctx context.Context, since time.Time, fn func(payments.PaymentIntent) error) error
+		GetPaymentIntent(ctx context.Context, id string) (payments.PaymentIntent, error)
+		CancelPaymentIntent(ctx context.Context, id string) (payments.PaymentIntent, error)
+	}
+	settler interface {
+		Process(ctx context.Context, ev ledger.Event, effect ledger.Effect) (ledger.Outcome, error)
+		SettleTopUp(p ledger.Payment) ledger.Effect
+	}
+)
+
+// Config of the jobs.
+type Config struct {
+	// Window is how far back Reconcile looks: longer than Stripe's 3 days
+	// of webhook retries, so everything a webhook could still fix is seen.
+	Window time.Duration `env:"RECONCILE_WINDOW, default=72h"`
+	// StaleAfter is when a pending top-up is abandoned.
+	StaleAfter time.Duration `env:"STALE_PAYMENT_AGE, default=24h"`
+	// BatchSize bounds one CancelStalePayments run.
+	BatchSize int `env:"STALE_PAYMENT_BATCH_SIZE, default=100"`
+}
+
+// Service runs the jobs.
+type Service struct {
+	fs     *firestore.Client
+	stripe intents
+	ledger settler
+	cfg    Config
+	now    func() time.Time
+}
+
+// New wires a Service.
+func New(fs *firestore.Client, stripe intents, l settler, cfg Config) *Service {
+	return &Service{fs: fs, stripe: stripe, ledger: l, cfg: cfg, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// WithClock replaces the service's clock.
+func (s *Service) WithClock(now func() time.Time) *Service {
+	s.now = now
+	return s
+}
+
+// Report says what a run did; Fixed counts what only this run put right.
+type Report struct {
+	Seen, Fixed, Unchanged, Skipped, Failed int
+}
+
+// settle applies the final state of pi through the exactly-once ledger.
+// The record id names the source and the state, so the same reconciliation
+// repeated is a duplicate, while a webhook for the same payment is still
+// kept out by the transaction's own credited flag.
+func (s *Service) settle(ctx context.Context, source string, pi payments.PaymentIntent) (ledger.Outcome, error) {
+	p := ledger.Payment{
+		UserID: pi.Metadata[payments.MetadataUserID], TransactionID: pi.Metadata[payments.MetadataTransactionID],
+		PaymentIntentID: pi.ID, AmountReceived: pi.AmountReceived, Currency: pi.Currency,
+	}
+	switch pi.Status {
+	case "succeeded":
+		p.Status = ledger.StatusSucceeded
+	case "canceled":
+		p.Status, p.FailureCode = ledger.StatusCanceled, "canceled"
+	default:
+		return ledger.Outcome{Result: ledger.ResultIgnored}, nil
+	}
+	return s.ledger.Process(ctx, ledger.Event{ID: source + "-" + pi.Status + "-" + pi.ID, Type: source + ".payment_intent." + pi.Status, ObjectID: pi.ID},
+		s.ledger.SettleTopUp(p))
+}
+
+func (r *Report) count(out ledger.Outcome, err error) {
+	switch {
+	case err != nil:
+		r.Failed++
+	case out.Result == ledger.ResultApplied:
+		r.Fixed++
+	case out.Result == ledger.ResultIgnored:
+		r.Skipped++
+	default:
+		r.Unchanged++
+	}
+}
+
+// Reconcile settles every ended PaymentIntent of ours created inside the
+// window. Each fix is logged; a failure to settle one is counted and the
+// run goes on (the next run retries it).
+func (s *Service) Reconcile(ctx context.Context) (Report, error) {
+	var r Report
+	logger := logging.FromContext(ctx)
+	err := s.stripe.PaymentIntentsSince(ctx, s.now().Add(-s.cfg.Window), func(pi payments.PaymentIntent) error {
+		kind := pi.Metadata[payments.MetadataKind]
+		if kind != ledger.TypeCardTopUp && kind != ledger.TypePackagePurchase {
+			return nil // not a payment this service started
+		}
+		r.Seen++
+		out, err := s.settle(ctx, "reconcile", pi)
+		r.count(out, err)
+		switch {
+		case err != nil:
+			logger.ErrorContext(ctx, "reconcile could not settle a payment", "payment_intent_id", pi.ID, "error", err.Error())
+		case out.Result == ledger.ResultApplied:
+			logger.WarnContext(ctx, "reconcile fixed a payment the webhook had not", "payment_intent_id", pi.ID,
+				"status", pi.Status, "user_id", out.UserID, "transaction_id", out.TransactionID, "amount", out.Amount)
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return r, fmt.Errorf("reconcile: %w", err)
+	}
+	logger.InfoContext(ctx, "reconcile done", "seen", r.Seen, "fixed", r.Fixed, "unchanged", r.Unchanged, "failed", r.Failed)
+	return r, nil
+}
+
+// CancelStalePayments cancels, in Stripe and in the ledger, the top-ups
+// still pending after StaleAfter. One that succeeded meanwhile is credited
+// instead; one that never reached Stripe is marked canceled (a later
+// reconcile still credits it, should an intent for it turn up paid).
+func (s *Service) CancelStalePayments(ctx context.Context) (Report, error) {
+	cutoff := s.now().Add(-s.cfg.StaleAfter)
+	snaps, err := s.fs.CollectionGroup(ledger.TransactionsCollection).
+		Where("status", "==", ledger.StatusPending).Where("createdAt", "<", cutoff).
+		Limit(max(s.cfg.BatchSize, 1)).Documents(ctx).GetAll()
+	if err != nil {
+		return Report{}, fmt.Errorf("find stale payments: %w", err)
+	}
+	var r Report
+	logger := logging.FromContext(ctx)
+	for _, snap := range snaps {
+		var t ledger.Transaction
+		if err := snap.DataTo(&t); err != nil {
+			r.Failed++
+			continue
+		}
+		t.ID = snap.Ref.ID
+		r.Seen++
+		out, err := s.cancelOne(ctx, t)
+		r.count(out, err)
+		if err != nil {
+			logger.ErrorContext(ctx, "could not settle a stale payment", "user_id", t.UserID, "transaction_id", t.ID, "error", err.Error())
+			continue
+		}
+		logger.InfoContext(ctx, "stale payment settled", "user_id", t.UserID, "transaction_id", t.ID, "payment_intent_id", t.PaymentIntentID, "result", out.Result, "amount", out.Amount)
+	}
+	return r, nil
+}
+
+func (s *Service) cancelOne(ctx context.Context, t ledger.Transaction) (ledger.Outcome, error) {
+	if t.PaymentIntentID == "" {
+		return s.ledger.Process(ctx, ledger.Event{ID: "stale-" + t.UserID + "-" + t.ID, Type: "stale.transaction"},
+			s.ledger.SettleTopUp(ledger.Payment{UserID: t.UserID, TransactionID: t.ID, Status: ledger.StatusCanceled, Currency: t.Currency,
+				FailureCode: "abandoned", FailureMessage: "The payment never reached the payment provider."}))
+	}
+	pi, err := s.stripe.CancelPaymentIntent(ctx, t.PaymentIntentID)
+	if err != nil {
+		return ledger.Outcome{}, err
+	}
+	if pi.Status != "succeeded" && pi.Status != "canceled" {
+		// processing: the bank has not answered; leave it for next time.
+		return ledger.Outcome{Result: ledger.ResultIgnored}, nil
+	}
+	if pi.Metadata[payments.MetadataTransactionID] != t.ID {
+		return ledger.Outcome{}, errors.New("payment intent " + pi.ID + " is not the transaction's")
+	}
+	return s.settle(ctx, "stale", pi)
+}

@@ -1,0 +1,158 @@
+package reconciler_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+
+	"example.com/billing/shared/checkout"
+	"example.com/billing/shared/ledger"
+	"example.com/billing/shared/reconciler"
+	"example.com/billing/shared/testsupport/testenv"
+)
+
+type env struct {
+	*testenv.Billing
+	clock time.Time
+	svc   *reconciler.Service
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{Billing: testenv.NewBilling(t), clock: time.Now().UTC()}
+	e.svc = reconciler.New(e.FS, e.Payments, e.Ledger, reconciler.Config{Window: 72 * time.Hour, StaleAfter: 24 * time.Hour, BatchSize: 10}).
+		WithClock(func() time.Time { return e.clock })
+	return e
+}
+
+func (e *env) start(t *testing.T, userID string, amount int64) checkout.Started {
+	t.Helper()
+	s, err := e.Checkout.Start(context.Background(), checkout.Payment{UserID: userID, Type: ledger.TypeCardTopUp, Charge: amount, Credit: amount, Currency: "usd"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func (e *env) balance(t *testing.T, userID string) int64 {
+	t.Helper()
+	b, err := e.Ledger.Balance(context.Background(), userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.Amount
+}
+
+func (e *env) webhook(t *testing.T, typ, piID string) ledger.Outcome {
+	t.Helper()
+	pi, _ := e.Stripe.PaymentIntent(piID)
+	p := ledger.Payment{UserID: pi.Metadata["user_id"], TransactionID: pi.Metadata["transaction_id"], PaymentIntentID: pi.ID,
+		Status: ledger.StatusSucceeded, AmountReceived: pi.AmountReceived, Currency: string(pi.Currency)}
+	out, err := e.Ledger.Process(context.Background(), ledger.Event{ID: "evt_" + typ + piID, Type: typ}, e.Ledger.SettleTopUp(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestReconcileCreditsWhatTheWebhookMissedExactlyOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	lost := e.start(t, "u1", 2500)      // paid; its webhook is lost
+	delivered := e.start(t, "u1", 1000) // paid; its webhook arrives first
+	canceled := e.start(t, "u2", 3000)  // the user gave up
+	pending := e.start(t, "u3", 4000)   // still open
+	for _, id := range []string{lost.Intent.ID, delivered.Intent.ID} {
+		if _, err := e.Stripe.SucceedPaymentIntent(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.Payments.CancelPaymentIntent(context.Background(), canceled.Intent.ID); err != nil {
+		t.Fatal(err)
+	}
+	// A payment this service did not start, on the same Stripe account.
+	if _, err := e.Stripe.Client().PaymentIntents.New(&stripe.PaymentIntentParams{Amount: stripe.Int64(999), Currency: stripe.String("usd")}); err != nil {
+		t.Fatal(err)
+	}
+	e.webhook(t, "payment_intent.succeeded", delivered.Intent.ID)
+
+	r, err := e.svc.Reconcile(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Fixed != 2 || r.Seen != 4 || r.Failed != 0 {
+		t.Errorf("report = %+v, want 4 seen, 2 fixed (the lost credit, the cancellation)", r)
+	}
+	if got := e.balance(t, "u1"); got != 3500 {
+		t.Errorf("u1 balance = %d, want 3500", got)
+	}
+	// The late webhook, and reconciling again, change nothing.
+	if out := e.webhook(t, "payment_intent.succeeded", lost.Intent.ID); out.Result != ledger.ResultUnchanged {
+		t.Errorf("late webhook: %s, want unchanged", out.Result)
+	}
+	if r, err := e.svc.Reconcile(context.Background()); err != nil || r.Fixed != 0 {
+		t.Errorf("second run: %+v, %v; want nothing fixed", r, err)
+	}
+	if got := e.balance(t, "u1"); got != 3500 {
+		t.Errorf("u1 balance = %d after the late webhook, want 3500", got)
+	}
+	if tx, _ := e.Ledger.Transaction(context.Background(), "u2", canceled.Transaction.ID); tx.Status != ledger.StatusCanceled {
+		t.Errorf("canceled top-up is %s", tx.Status)
+	}
+	if tx, _ := e.Ledger.Transaction(context.Background(), "u3", pending.Transaction.ID); tx.Status != ledger.StatusPending {
+		t.Errorf("open top-up is %s, want pending", tx.Status)
+	}
+	// Outside the window, nothing is looked at.
+	e.clock = e.clock.Add(4 * 24 * time.Hour)
+	if r, err := e.svc.Reconcile(context.Background()); err != nil || r.Seen != 0 {
+		t.Errorf("after the window: %+v, %v", r, err)
+	}
+}
+
+func TestCancelStalePayments(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	abandoned := e.start(t, "u1", 2500)
+	paid := e.start(t, "u2", 1500) // succeeded, webhook lost
+	if _, err := e.Stripe.SucceedPaymentIntent(paid.Intent.ID); err != nil {
+		t.Fatal(err)
+	}
+	// A top-up whose process died before it reached Stripe.
+	if _, _, err := e.Ledger.BeginTopUp(context.Background(), ledger.TopUp{UserID: "u3", ID: "tx_dead", Type: ledger.TypeCardTopUp, Amount: 1000, Currency: "usd"}); err != nil {
+		t.Fatal(err)
+	}
+
+	if r, err := e.svc.CancelStalePayments(context.Background()); err != nil || r.Seen != 0 {
+		t.Fatalf("fresh payments: %+v, %v; want none touched", r, err)
+	}
+	e.clock = e.clock.Add(25 * time.Hour)
+	r, err := e.svc.CancelStalePayments(context.Background())
+	if err != nil || r.Seen != 3 || r.Fixed != 3 {
+		t.Fatalf("report = %+v, %v; want the 3 stale ones settled", r, err)
+	}
+	if pi, _ := e.Stripe.PaymentIntent(abandoned.Intent.ID); pi.Status != "canceled" {
+		t.Errorf("abandoned intent is %s in Stripe, want canceled", pi.Status)
+	}
+	want := map[string]string{"u1/" + abandoned.Transaction.ID: ledger.StatusCanceled, "u2/" + paid.Transaction.ID: ledger.StatusSucceeded,
+		"u3/tx_dead": ledger.StatusCanceled}
+	for key, st := range want {
+		var u, id string
+		for i := range key {
+			if key[i] == '/' {
+				u, id = key[:i], key[i+1:]
+			}
+		}
+		if tx, _ := e.Ledger.Transaction(context.Background(), u, id); tx.Status != st {
+			t.Errorf("%s is %s, want %s", key, tx.Status, st)
+		}
+	}
+	if got := e.balance(t, "u2"); got != 1500 {
+		t.Errorf("u2 balance = %d, want 1500 (credited, not canceled)", got)
+	}
+	// Running again changes nothing.
+	if r, err := e.svc.CancelStalePayments(context.Background()); err != nil || r.Seen != 0 {
+		t.Errorf("second run: %+v, %v", r, err)
+	}
+}
