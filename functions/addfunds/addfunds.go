@@ -17,14 +17,11 @@ import (
 	"example.com/billing/shared/config"
 	"example.com/billing/shared/httpx"
 	"example.com/billing/shared/ledger"
-	"example.com/billing/shared/logging"
+	"example.com/billing/shared/platform"
 )
 
 // The consumer-side interfaces: what this function needs of each dependency.
 type (
-	authenticator interface {
-		Authenticate(r *http.Request) (auth.User, error)
-	}
 	settingsSource interface {
 		Get(ctx context.Context) config.Settings
 	}
@@ -35,15 +32,20 @@ type (
 
 // Server handles AddFunds requests.
 type Server struct {
-	auth     authenticator
+	http.Handler
 	settings settingsSource
 	checkout starter
 }
 
 // NewServer wires a Server.
-func NewServer(a authenticator, s settingsSource, c starter) *Server {
-	return &Server{auth: a, settings: s, checkout: c}
+func NewServer(a httpx.Authenticator, s settingsSource, c starter) *Server {
+	srv := &Server{settings: s, checkout: c}
+	srv.Handler = httpx.Console(a, http.MethodPost, errs, srv.handleAddFunds)
+	return srv
 }
+
+// New builds the AddFunds function from the services.
+func New(s *platform.Services) http.Handler { return NewServer(s.Verifier, s.Settings, s.Checkout) }
 
 type request struct {
 	Amount          json.RawMessage `json:"amount"`
@@ -76,32 +78,15 @@ func Respond(s checkout.Started) Response {
 	}
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	resp, err := s.handleAddFunds(w, r)
-	if err != nil {
-		httpx.WriteError(w, r, ToHTTP(err))
-		return
-	}
-	httpx.WriteJSON(w, http.StatusOK, resp)
-}
-
-func (s *Server) handleAddFunds(w http.ResponseWriter, r *http.Request) (Response, error) {
-	if err := httpx.Method(r, http.MethodPost); err != nil {
-		return Response{}, err
-	}
-	user, err := s.auth.Authenticate(r)
-	if err != nil {
-		return Response{}, err
-	}
-	ctx := logging.WithLogger(r.Context(), logging.FromContext(r.Context()).With("user_id", user.ID))
-
+func (s *Server) handleAddFunds(w http.ResponseWriter, r *http.Request, user auth.User) (any, error) {
+	ctx := r.Context()
 	var req request
 	if err := httpx.DecodeJSON(w, r, &req); err != nil {
-		return Response{}, err
+		return nil, err
 	}
 	amount, err := s.validate(ctx, req)
 	if err != nil {
-		return Response{}, err
+		return nil, err
 	}
 	started, err := s.checkout.Start(ctx, checkout.Payment{
 		UserID: user.ID, Email: user.Email, IdempotencyKey: r.Header.Get("Idempotency-Key"),
@@ -109,7 +94,7 @@ func (s *Server) handleAddFunds(w http.ResponseWriter, r *http.Request) (Respons
 		PaymentMethodID: req.PaymentMethodID, Description: "Add funds to prepaid balance",
 	})
 	if err != nil {
-		return Response{}, err
+		return nil, err
 	}
 	return Respond(started), nil
 }

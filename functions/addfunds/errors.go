@@ -1,14 +1,11 @@
 package addfunds
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 
 	"example.com/billing/shared/checkout"
 	"example.com/billing/shared/httpx"
-	"example.com/billing/shared/ledger"
-	"example.com/billing/shared/payments"
 )
 
 // Client errors of AddFunds, each a contract code and a sentence.
@@ -18,7 +15,6 @@ var (
 	errAmountNotInteger  = httpx.Errorf(http.StatusBadRequest, "invalid_amount", "amount must be a whole number of cents, with no fraction or exponent.")
 	errAmountNotPositive = httpx.Errorf(http.StatusBadRequest, "invalid_amount", "amount must be greater than zero.")
 	errDisabled          = httpx.Errorf(http.StatusForbidden, "add_funds_disabled", "Adding funds by card is turned off at the moment; please try again later.")
-	errKeyReused         = httpx.Errorf(http.StatusConflict, "idempotency_key_reused", "This Idempotency-Key was already used for a different request; use a new key for a new payment.")
 	errBadKey            = httpx.Errorf(http.StatusBadRequest, "invalid_request", "The Idempotency-Key header must be 1 to 255 printable characters.")
 	errUnavailable       = httpx.Errorf(http.StatusServiceUnavailable, "payment_provider_unavailable", "The payment provider cannot be reached right now; nothing was charged. Please try again in a minute.")
 	errRejected          = httpx.Errorf(http.StatusBadGateway, "payment_provider_unavailable", "The payment provider refused the request; nothing was charged. Please try again later or contact support.")
@@ -36,31 +32,15 @@ func amountTooHigh(maxCents int64) error {
 
 func formatCents(c int64) string { return fmt.Sprintf("%d.%02d USD", c/100, c%100) }
 
-// ToHTTP maps the errors of starting a payment to the contract's; it is the
-// one place that does so, for AddFunds and PurchasePackage.
-func ToHTTP(err error) error {
-	var he *httpx.Error
-	var pe *payments.Error
-	switch {
-	case errors.As(err, &he):
-		return err
-	case errors.Is(err, checkout.ErrBadIdempotencyKey):
-		return errBadKey.WithCause(err)
-	case errors.Is(err, checkout.ErrAccountClosing):
-		return errAccountClosing.WithCause(err)
-	case errors.Is(err, ledger.ErrConflict):
-		return errKeyReused.WithCause(err)
-	case errors.Is(err, payments.ErrCardDeclined) && errors.As(err, &pe):
-		msg := pe.Message
-		if msg == "" {
-			msg = "Your card was declined."
-		}
-		return httpx.Errorf(http.StatusPaymentRequired, "card_declined", "%s Nothing was charged; try another card.", msg).WithCause(err)
-	case errors.Is(err, payments.ErrUnavailable), errors.Is(err, payments.ErrMisconfigured):
-		return errUnavailable.WithCause(err)
-	case errors.Is(err, payments.ErrRejected), errors.Is(err, payments.ErrNotFound):
-		return errRejected.WithCause(err)
-	default:
-		return errStorage.WithCause(err)
-	}
+// errs maps the errors of starting a payment to the contract's, for
+// AddFunds and PurchasePackage alike: the edge's base mapping with this
+// function's sentences, which promise that nothing was charged.
+var errs = httpx.Errors{
+	Is: []httpx.Rule{
+		{Err: checkout.ErrBadIdempotencyKey, Answer: errBadKey},
+		{Err: checkout.ErrAccountClosing, Answer: errAccountClosing},
+	},
+	Unavailable: errUnavailable,
+	Rejected:    errRejected,
+	Storage:     errStorage,
 }

@@ -5,12 +5,13 @@ import (
 	"errors"
 	"net/http"
 
+	"example.com/billing/shared/auth"
 	"example.com/billing/shared/checkout"
 	"example.com/billing/shared/config"
 	"example.com/billing/shared/customer"
 	"example.com/billing/shared/httpx"
 	"example.com/billing/shared/ledger"
-	"example.com/billing/shared/logging"
+	"example.com/billing/shared/platform"
 )
 
 // accounts is what PurchasePackage needs to know of the user's account.
@@ -23,15 +24,22 @@ type accounts interface {
 // so it works before any AccountSetup), and the webhook credits the
 // package's credit and records the plan once Stripe reports the payment.
 type PurchaseServer struct {
-	auth     authenticator
+	http.Handler
 	packages config.Packages
 	accounts accounts
 	checkout starter
 }
 
 // NewPurchaseServer wires a PurchaseServer.
-func NewPurchaseServer(a authenticator, p config.Packages, acc accounts, c starter) *PurchaseServer {
-	return &PurchaseServer{auth: a, packages: p, accounts: acc, checkout: c}
+func NewPurchaseServer(a httpx.Authenticator, p config.Packages, acc accounts, c starter) *PurchaseServer {
+	s := &PurchaseServer{packages: p, accounts: acc, checkout: c}
+	s.Handler = httpx.Console(a, http.MethodPost, errs, s.handlePurchase)
+	return s
+}
+
+// NewPurchase builds the PurchasePackage function from the services.
+func NewPurchase(s *platform.Services) http.Handler {
+	return NewPurchaseServer(s.Verifier, s.Config.Purchase.Packages, s.Customers, s.Checkout)
 }
 
 type purchaseRequest struct {
@@ -41,41 +49,25 @@ type purchaseRequest struct {
 
 var errAlreadyPurchased = httpx.Errorf(http.StatusConflict, "package_already_purchased", "This account already has a package plan.")
 
-func (s *PurchaseServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	resp, err := s.handlePurchase(w, r)
-	if err != nil {
-		httpx.WriteError(w, r, ToHTTP(err))
-		return
-	}
-	httpx.WriteJSON(w, http.StatusOK, resp)
-}
-
-func (s *PurchaseServer) handlePurchase(w http.ResponseWriter, r *http.Request) (Response, error) {
-	if err := httpx.Method(r, http.MethodPost); err != nil {
-		return Response{}, err
-	}
-	user, err := s.auth.Authenticate(r)
-	if err != nil {
-		return Response{}, err
-	}
-	ctx := logging.WithLogger(r.Context(), logging.FromContext(r.Context()).With("user_id", user.ID))
+func (s *PurchaseServer) handlePurchase(w http.ResponseWriter, r *http.Request, user auth.User) (any, error) {
+	ctx := r.Context()
 	var req purchaseRequest
 	if err := httpx.DecodeJSON(w, r, &req); err != nil {
-		return Response{}, err
+		return nil, err
 	}
 	pkg, ok := s.packages[req.Package]
 	if !ok {
-		return Response{}, httpx.Errorf(http.StatusBadRequest, "unknown_package", "There is no package %q.", req.Package)
+		return nil, httpx.Errorf(http.StatusBadRequest, "unknown_package", "There is no package %q.", req.Package)
 	}
 	if err := ValidatePaymentMethod(req.PaymentMethodID); err != nil {
-		return Response{}, err
+		return nil, err
 	}
 	acct, err := s.accounts.Get(ctx, user.ID)
 	switch {
 	case err == nil && acct.Plan != "":
-		return Response{}, errAlreadyPurchased
+		return nil, errAlreadyPurchased
 	case err != nil && !errors.Is(err, ledger.ErrNotFound):
-		return Response{}, err
+		return nil, err
 	}
 	started, err := s.checkout.Start(ctx, checkout.Payment{
 		UserID: user.ID, Email: user.Email, IdempotencyKey: r.Header.Get("Idempotency-Key"),
@@ -83,7 +75,7 @@ func (s *PurchaseServer) handlePurchase(w http.ResponseWriter, r *http.Request) 
 		PaymentMethodID: req.PaymentMethodID, PackageID: req.Package, Description: "Package plan " + req.Package,
 	})
 	if err != nil {
-		return Response{}, err
+		return nil, err
 	}
 	return Respond(started), nil
 }

@@ -4,10 +4,8 @@ package balance
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"example.com/billing/shared/auth"
@@ -23,24 +21,26 @@ const (
 	maxPageSize     = 100
 )
 
-type (
-	authenticator interface {
-		Authenticate(r *http.Request) (auth.User, error)
-	}
-	history interface {
-		Balance(ctx context.Context, userID string) (ledger.Balance, error)
-		History(ctx context.Context, userID string, pageSize int, pageToken string) (ledger.Page, error)
-	}
-)
+type history interface {
+	Balance(ctx context.Context, userID string) (ledger.Balance, error)
+	History(ctx context.Context, userID string, pageSize int, pageToken string) (ledger.Page, error)
+}
 
 // Server handles Balance requests.
 type Server struct {
-	auth   authenticator
+	http.Handler
 	ledger history
 }
 
 // NewServer wires a Server.
-func NewServer(a authenticator, l history) *Server { return &Server{auth: a, ledger: l} }
+func NewServer(a httpx.Authenticator, l history) *Server {
+	s := &Server{ledger: l}
+	s.Handler = httpx.Console(a, http.MethodGet, errs, s.handleBalance)
+	return s
+}
+
+// New builds the Balance function from the services.
+func New(s *platform.Services) http.Handler { return NewServer(s.Verifier, s.Ledger) }
 
 type money struct {
 	Amount   int64  `json:"amount"`
@@ -66,43 +66,28 @@ type response struct {
 	NextPageToken string        `json:"nextPageToken"`
 }
 
-var errBadPageSize = httpx.Errorf(http.StatusBadRequest, "invalid_request", "pageSize must be a whole number from 1 to %d.", maxPageSize)
-var errBadPageToken = httpx.Errorf(http.StatusBadRequest, "invalid_request", "pageToken is not one this service issued; start again without it.")
-var errStorage = httpx.Errorf(http.StatusServiceUnavailable, "temporarily_unavailable", "Your balance cannot be read right now; please try again in a minute.")
+var (
+	errBadPageSize = httpx.Errorf(http.StatusBadRequest, "invalid_request", "pageSize must be a whole number from 1 to %d.", maxPageSize)
+	errs           = httpx.Errors{Storage: httpx.Errorf(http.StatusServiceUnavailable, "temporarily_unavailable", "Your balance cannot be read right now; please try again in a minute.")}
+)
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	resp, err := s.handleBalance(r)
-	if err != nil {
-		httpx.WriteError(w, r, toHTTP(err))
-		return
-	}
-	httpx.WriteJSON(w, http.StatusOK, resp)
-}
-
-func (s *Server) handleBalance(r *http.Request) (response, error) {
-	if err := httpx.Method(r, http.MethodGet); err != nil {
-		return response{}, err
-	}
-	user, err := s.auth.Authenticate(r)
-	if err != nil {
-		return response{}, err
-	}
+func (s *Server) handleBalance(_ http.ResponseWriter, r *http.Request, user auth.User) (any, error) {
 	pageSize := defaultPageSize
 	if v := r.URL.Query().Get("pageSize"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			return response{}, errBadPageSize
+			return nil, errBadPageSize
 		}
 		pageSize = min(n, maxPageSize)
 	}
 	ctx := r.Context()
 	bal, err := s.ledger.Balance(ctx, user.ID)
 	if err != nil {
-		return response{}, err
+		return nil, err
 	}
 	page, err := s.ledger.History(ctx, user.ID, pageSize, r.URL.Query().Get("pageToken"))
 	if err != nil {
-		return response{}, err
+		return nil, err
 	}
 	resp := response{
 		Balance:       money{Amount: bal.Amount, Currency: bal.Currency},
@@ -117,33 +102,4 @@ func (s *Server) handleBalance(r *http.Request) (response, error) {
 		})
 	}
 	return resp, nil
-}
-
-func toHTTP(err error) error {
-	var he *httpx.Error
-	switch {
-	case errors.As(err, &he):
-		return err
-	case errors.Is(err, ledger.ErrBadPageToken):
-		return errBadPageToken
-	default:
-		return errStorage.WithCause(err)
-	}
-}
-
-var server = sync.OnceValues(func() (http.Handler, error) {
-	l, err := platform.Ledger()
-	if err != nil {
-		return nil, err
-	}
-	verifier, err := platform.Verifier()
-	if err != nil {
-		return nil, err
-	}
-	return NewServer(verifier, l), nil
-})
-
-// Handle is the Balance entry point.
-func Handle(w http.ResponseWriter, r *http.Request) {
-	platform.Serve(w, r, "Balance", server)
 }

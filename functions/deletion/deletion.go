@@ -16,29 +16,34 @@ import (
 	"example.com/billing/shared/auth"
 	"example.com/billing/shared/closing"
 	"example.com/billing/shared/httpx"
-	"example.com/billing/shared/logging"
-	"example.com/billing/shared/payments"
+	"example.com/billing/shared/platform"
 )
 
-type (
-	authenticator interface {
-		Authenticate(r *http.Request) (auth.User, error)
-	}
-	deletions interface {
-		Check(ctx context.Context, userID, email string) (closing.Check, error)
-		Request(ctx context.Context, userID, email string) (closing.Deletion, error)
-		Cancel(ctx context.Context, userID string) (closing.Deletion, error)
-	}
-)
+type deletions interface {
+	Check(ctx context.Context, userID, email string) (closing.Check, error)
+	Request(ctx context.Context, userID, email string) (closing.Deletion, error)
+	Cancel(ctx context.Context, userID string) (closing.Deletion, error)
+}
 
 // Server handles the deletion functions.
 type Server struct {
-	auth      authenticator
+	auth      httpx.Authenticator
 	deletions deletions
 }
 
 // NewServer wires a Server.
-func NewServer(a authenticator, d deletions) *Server { return &Server{auth: a, deletions: d} }
+func NewServer(a httpx.Authenticator, d deletions) *Server { return &Server{auth: a, deletions: d} }
+
+// NewCheck builds DeletionCheck from the services.
+func NewCheck(s *platform.Services) http.Handler { return NewServer(s.Verifier, s.Deletions).Check() }
+
+// NewRequest builds RequestDeletion from the services.
+func NewRequest(s *platform.Services) http.Handler {
+	return NewServer(s.Verifier, s.Deletions).Request()
+}
+
+// NewCancel builds CancelDeletion from the services.
+func NewCancel(s *platform.Services) http.Handler { return NewServer(s.Verifier, s.Deletions).Cancel() }
 
 var (
 	errUnavailable   = httpx.Errorf(http.StatusServiceUnavailable, "payment_provider_unavailable", "The payment provider cannot be reached right now, so what you owe cannot be checked. Please try again in a minute.")
@@ -48,28 +53,27 @@ var (
 	errDeleted       = httpx.Errorf(http.StatusGone, "account_deleted", "This account is deleted.")
 )
 
-func toHTTP(err error) error {
-	var he *httpx.Error
-	var blocked *closing.BlockedError
-	var pe *payments.Error
-	switch {
-	case errors.As(err, &he):
-		return err
-	case errors.As(err, &blocked):
+// errs answers the deletion functions' errors: every failure of Stripe's
+// is "cannot be checked right now", and the state machine's refusals have
+// codes of their own.
+var errs = httpx.Errors{
+	Is: []httpx.Rule{
+		{Err: closing.ErrNotCancelable, Answer: errNotCancelable},
+		{Err: closing.ErrNoDeletion, Answer: errNoDeletion},
+		{Err: closing.ErrDeleted, Answer: errDeleted},
+	},
+	As: func(err error) *httpx.Error {
+		var blocked *closing.BlockedError
+		if !errors.As(err, &blocked) {
+			return nil
+		}
 		return &httpx.Error{Status: http.StatusConflict, Code: "deletion_blocked",
 			Message: "The account cannot be deleted yet: " + joinReasons(blocked.Check.Reasons),
-			Extra:   checkFields(blocked.Check), Cause: err}
-	case errors.Is(err, closing.ErrNotCancelable):
-		return errNotCancelable.WithCause(err)
-	case errors.Is(err, closing.ErrNoDeletion):
-		return errNoDeletion.WithCause(err)
-	case errors.Is(err, closing.ErrDeleted):
-		return errDeleted.WithCause(err)
-	case errors.As(err, &pe):
-		return errUnavailable.WithCause(err)
-	default:
-		return errStorage.WithCause(err)
-	}
+			Extra:   checkFields(blocked.Check)}
+	},
+	Unavailable: errUnavailable,
+	Rejected:    errUnavailable,
+	Storage:     errStorage,
 }
 
 func joinReasons(reasons []string) string {
@@ -93,31 +97,16 @@ func checkFields(c closing.Check) map[string]any {
 	}
 }
 
-// serve runs one authenticated handler.
+// serve runs one deletion function behind the console edge. The POST
+// functions define no fields: an empty body or {} only.
 func (s *Server) serve(method string, handle func(ctx context.Context, user auth.User) (any, error)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		resp, err := func() (any, error) {
-			if err := httpx.Method(r, method); err != nil {
+	return httpx.Console(s.auth, method, errs, func(w http.ResponseWriter, r *http.Request, user auth.User) (any, error) {
+		if method == http.MethodPost {
+			if err := httpx.EmptyBody(w, r); err != nil {
 				return nil, err
 			}
-			user, err := s.auth.Authenticate(r)
-			if err != nil {
-				return nil, err
-			}
-			if method == http.MethodPost {
-				// No fields are defined: an empty body or {} only.
-				if err := httpx.EmptyBody(w, r); err != nil {
-					return nil, err
-				}
-			}
-			ctx := logging.WithLogger(r.Context(), logging.FromContext(r.Context()).With("user_id", user.ID))
-			return handle(ctx, user)
-		}()
-		if err != nil {
-			httpx.WriteError(w, r, toHTTP(err))
-			return
 		}
-		httpx.WriteJSON(w, http.StatusOK, resp)
+		return handle(r.Context(), user)
 	})
 }
 

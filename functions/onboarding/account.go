@@ -14,34 +14,40 @@ import (
 	"example.com/billing/shared/auth"
 	"example.com/billing/shared/customer"
 	"example.com/billing/shared/httpx"
-	"example.com/billing/shared/logging"
 	"example.com/billing/shared/payments"
+	"example.com/billing/shared/platform"
 )
 
-type (
-	authenticator interface {
-		Authenticate(r *http.Request) (auth.User, error)
-	}
-	customers interface {
-		Ensure(ctx context.Context, userID, email string) (customer.Account, error)
-		EnsureIfDue(ctx context.Context, userID, email string) (customer.Account, error)
-	}
-)
+type customers interface {
+	Ensure(ctx context.Context, userID, email string) (customer.Account, error)
+	EnsureIfDue(ctx context.Context, userID, email string) (customer.Account, error)
+}
 
 // Server handles the account functions.
 type Server struct {
-	auth      authenticator
+	auth      httpx.Authenticator
 	customers customers
 }
 
-// NewServer wires a Server.
-func NewServer(a authenticator, c customers) *Server {
+// NewServer wires a Server. The authenticator may be nil for a server that
+// only handles OnUserActivated.
+func NewServer(a httpx.Authenticator, c customers) *Server {
 	return &Server{auth: a, customers: c}
 }
+
+// NewAccount builds the Account function from the services.
+func NewAccount(s *platform.Services) http.Handler {
+	return NewServer(s.Verifier, s.Customers).Account()
+}
+
+// NewSetup builds the AccountSetup function from the services.
+func NewSetup(s *platform.Services) http.Handler { return NewServer(s.Verifier, s.Customers).Setup() }
 
 var (
 	errUnavailable = httpx.Errorf(http.StatusServiceUnavailable, "payment_provider_unavailable", "The payment provider cannot be reached right now; your account is recorded and will be set up automatically. Please try again in a minute.")
 	errStorage     = httpx.Errorf(http.StatusServiceUnavailable, "temporarily_unavailable", "Your account cannot be read right now; please try again in a minute.")
+	// Any failure of Stripe's leaves the account recorded and pending.
+	errs = httpx.Errors{Unavailable: errUnavailable, Rejected: errUnavailable, Storage: errStorage}
 )
 
 type accountResponse struct {
@@ -60,30 +66,16 @@ func isStripe(err error) bool {
 
 // Account answers GET /Account.
 func (s *Server) Account() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		resp, err := s.handleAccount(r)
-		if err != nil {
-			httpx.WriteError(w, r, err)
-			return
-		}
-		httpx.WriteJSON(w, http.StatusOK, resp)
-	})
+	return httpx.Console(s.auth, http.MethodGet, errs, s.handleAccount)
 }
 
-func (s *Server) handleAccount(r *http.Request) (accountResponse, error) {
-	if err := httpx.Method(r, http.MethodGet); err != nil {
-		return accountResponse{}, err
-	}
-	user, err := s.auth.Authenticate(r)
-	if err != nil {
-		return accountResponse{}, err
-	}
-	ctx := logging.WithLogger(r.Context(), logging.FromContext(r.Context()).With("user_id", user.ID))
+func (s *Server) handleAccount(_ http.ResponseWriter, r *http.Request, user auth.User) (any, error) {
+	ctx := r.Context()
 	// A page load must stay fast while Stripe is down: the account is tried
 	// again only once its backoff has passed (the sweep covers the rest).
 	acct, err := s.customers.EnsureIfDue(ctx, user.ID, user.Email)
 	if err != nil && !errors.Is(err, customer.ErrNotDue) && !isStripe(err) {
-		return accountResponse{}, errStorage.WithCause(err)
+		return nil, err
 	}
 	resp := accountResponse{UserID: user.ID, Email: acct.Email, PaymentsStatus: acct.PaymentsStatus, CustomerID: acct.CustomerID, Plan: acct.Plan}
 	if resp.Email == "" {
@@ -102,34 +94,22 @@ type setupResponse struct {
 
 // Setup answers POST /AccountSetup.
 func (s *Server) Setup() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		resp, err := s.handleSetup(w, r)
-		if err != nil {
-			httpx.WriteError(w, r, err)
-			return
-		}
-		httpx.WriteJSON(w, http.StatusOK, resp)
-	})
+	return httpx.Console(s.auth, http.MethodPost, errs, s.handleSetup)
 }
 
-func (s *Server) handleSetup(w http.ResponseWriter, r *http.Request) (setupResponse, error) {
-	if err := httpx.Method(r, http.MethodPost); err != nil {
-		return setupResponse{}, err
-	}
-	user, err := s.auth.Authenticate(r)
-	if err != nil {
-		return setupResponse{}, err
-	}
+func (s *Server) handleSetup(w http.ResponseWriter, r *http.Request, user auth.User) (any, error) {
 	if err := httpx.EmptyBody(w, r); err != nil {
-		return setupResponse{}, err
+		return nil, err
 	}
-	ctx := logging.WithLogger(r.Context(), logging.FromContext(r.Context()).With("user_id", user.ID))
-	acct, err := s.customers.Ensure(ctx, user.ID, user.Email)
-	switch {
-	case err != nil && isStripe(err):
-		return setupResponse{}, errUnavailable.WithCause(err)
-	case err != nil:
-		return setupResponse{}, errStorage.WithCause(err)
+	acct, err := s.customers.Ensure(r.Context(), user.ID, user.Email)
+	if err != nil {
+		return nil, err
 	}
 	return setupResponse{CustomerID: acct.CustomerID, PaymentsStatus: acct.PaymentsStatus}, nil
+}
+
+// NewUserActivated builds OnUserActivated from the services; it verifies no
+// console token.
+func NewUserActivated(s *platform.Services) platform.EventHandler {
+	return NewServer(nil, s.Customers).UserActivated
 }

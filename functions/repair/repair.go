@@ -8,20 +8,13 @@ package repair
 
 import (
 	"context"
-	"sync"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
-	"example.com/billing/shared/config"
 	"example.com/billing/shared/customer"
 	"example.com/billing/shared/logging"
 	"example.com/billing/shared/platform"
 )
-
-// Config bounds one run.
-type Config struct {
-	BatchSize int `env:"REPAIR_BATCH_SIZE, default=100"`
-}
 
 type repairer interface {
 	Repair(ctx context.Context, limit int) (customer.RepairReport, error)
@@ -41,19 +34,7 @@ func Sweep(c repairer, batchSize int) platform.EventHandler {
 	}
 }
 
-var handler = sync.OnceValues(func() (platform.EventHandler, error) {
-	var cfg Config
-	if err := config.Load(context.Background(), &cfg); err != nil {
-		return nil, err
-	}
-	customers, err := platform.Customers()
-	if err != nil {
-		return nil, err
-	}
-	return Sweep(customers, max(cfg.BatchSize, 1)), nil
-})
-
-// Handle is the RepairCustomers entry point.
-func Handle(ctx context.Context, e event.Event) error {
-	return platform.ServeEvent(ctx, e, "RepairCustomers", handler)
+// New builds RepairCustomers from the services.
+func New(s *platform.Services) platform.EventHandler {
+	return Sweep(s.Customers, s.Config.Sweeps.RepairBatch)
 }

@@ -7,7 +7,6 @@ package usage
 
 import (
 	"context"
-	"sync"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
@@ -54,15 +53,5 @@ func (r *rawJSON) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-var handler = sync.OnceValues(func() (platform.EventHandler, error) {
-	s, err := platform.Usage()
-	if err != nil {
-		return nil, err
-	}
-	return Reported(s), nil
-})
-
-// Handle is the OnUsageReported entry point.
-func Handle(ctx context.Context, e event.Event) error {
-	return platform.ServeEvent(ctx, e, "OnUsageReported", handler)
-}
+// New builds OnUsageReported from the services.
+func New(s *platform.Services) platform.EventHandler { return Reported(s.Usage) }

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 
 	"github.com/stripe/stripe-go/v76"
 
@@ -216,30 +215,11 @@ func objectID(ev stripe.Event) string {
 	return obj.ID
 }
 
-var server = sync.OnceValues(func() (http.Handler, error) {
-	cfg, err := platform.StripeConfig()
+// New builds the StripeWebhook function from the services.
+func New(s *platform.Services) (http.Handler, error) {
+	secrets, err := s.WebhookSecrets()
 	if err != nil {
 		return nil, err
 	}
-	if err := cfg.ValidateWebhook(); err != nil {
-		return nil, err
-	}
-	l, err := platform.Ledger()
-	if err != nil {
-		return nil, err
-	}
-	d, err := platform.Deletions()
-	if err != nil {
-		return nil, err
-	}
-	c, err := platform.InvoiceCredits()
-	if err != nil {
-		return nil, err
-	}
-	return NewServer(cfg.Secrets(), l, d, c), nil
-})
-
-// Handle is the StripeWebhook entry point.
-func Handle(w http.ResponseWriter, r *http.Request) {
-	platform.Serve(w, r, "StripeWebhook", server)
+	return NewServer(secrets, s.Ledger, s.Deletions, s.InvoiceCredits), nil
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 
 	"example.com/billing/shared/config"
-	"example.com/billing/shared/httpx"
 	"example.com/billing/shared/ledger"
 )
 
@@ -24,14 +23,12 @@ type User struct {
 	Email string
 }
 
-// ErrUnauthenticated: no token, or one that fails verification. Authenticate
-// returns it inside the contract's 401 error, so handlers pass it on as is.
+// ErrUnauthenticated: no token, or one that fails verification. Every error
+// of Authenticate wraps it; the HTTP edge answers it with the contract's 401.
 var ErrUnauthenticated = errors.New("unauthenticated")
 
 func unauthenticated(format string, args ...any) error {
-	e := *httpx.ErrUnauthenticated
-	e.Cause = fmt.Errorf("%w: "+format, append([]any{ErrUnauthenticated}, args...)...)
-	return &e
+	return fmt.Errorf("%w: "+format, append([]any{ErrUnauthenticated}, args...)...)
 }
 
 // Verifier checks bearer tokens. Keys are fetched from the JWKS URL on first

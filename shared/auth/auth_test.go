@@ -70,7 +70,7 @@ func TestAuthenticate(t *testing.T) {
 				return
 			}
 			var he *httpx.Error
-			if !errors.Is(err, auth.ErrUnauthenticated) || !errors.As(err, &he) || he.Status != http.StatusUnauthorized {
+			if !errors.Is(err, auth.ErrUnauthenticated) || !errors.As(httpx.Errors{}.Map(err), &he) || he.Status != http.StatusUnauthorized {
 				t.Fatalf("Authenticate = %+v, %v; want a 401 unauthenticated error", got, err)
 			}
 		})

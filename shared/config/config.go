@@ -112,6 +112,14 @@ func Load(ctx context.Context, cfg any) error {
 	return nil
 }
 
+// LoadFrom fills cfg like Load, from vars instead of the environment.
+func LoadFrom(ctx context.Context, cfg any, vars map[string]string) error {
+	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: cfg, Lookuper: envconfig.MapLookuper(vars)}); err != nil {
+		return fmt.Errorf("read configuration: %w", err)
+	}
+	return nil
+}
+
 // Package is a plan a partner sign-up can buy: the card is charged Price,
 // the balance gains Credit (both in cents).
 type Package struct {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -19,17 +20,21 @@ import (
 	"example.com/billing/shared/customer"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/payments"
+	"example.com/billing/shared/platform"
 	"example.com/billing/shared/testsupport/stripetest"
 )
 
 // WebhookSecret is the signing secret Billing's webhook trusts.
 const WebhookSecret = "whsec_test_billing"
 
-// Billing is the real wiring of the functions' dependencies for one test:
-// a Firestore emulator project of its own, the stateful Stripe double reached
-// through the real stripe-go client, and a token issuer with its JWKS.
+// Billing is the production graph (platform.New) built for one test: a
+// Firestore emulator project of its own, the Pub/Sub emulator, the stateful
+// Stripe double reached through the real stripe-go client, and a token
+// issuer with its JWKS. The fields name the services tests use most.
 type Billing struct {
 	Project   string // the emulator project of FS
+	Env       map[string]string
+	Services  *platform.Services
 	FS        *firestore.Client
 	Stripe    *stripetest.Server
 	Payments  *payments.Client
@@ -46,28 +51,51 @@ type Billing struct {
 // DefaultSettings are the contract's add-funds defaults.
 var DefaultSettings = config.Settings{AddFundsEnabled: true, AddFundsMinCents: 1000, AddFundsMaxCents: 250000}
 
-// NewBilling wires everything for t.
-func NewBilling(t testing.TB) *Billing {
+// NewBilling builds the graph for t.
+func NewBilling(t testing.TB) *Billing { return NewBillingEnv(t, nil) }
+
+// NewBillingEnv builds the graph for t from the test's environment plus
+// vars (e.g. PACKAGE_PLANS), which win.
+func NewBillingEnv(t testing.TB, vars map[string]string) *Billing {
 	t.Helper()
+	Env(t, "FIRESTORE_EMULATOR_HOST")
+	Env(t, "PUBSUB_EMULATOR_HOST")
 	project := ProjectID(t)
-	fs := FirestoreProject(t, project)
 	double := stripetest.New(t)
-	pay := payments.New(config.Stripe{SecretKey: stripetest.Key, APIURL: double.URL(), WebhookSecrets: []string{WebhookSecret}},
-		&http.Client{Timeout: 10 * time.Second})
 	iss := NewIssuer(t, jose.ES256)
-	v, err := auth.NewVerifier(context.Background(), iss.Config())
+	issuer := iss.Config()
+	env := map[string]string{
+		"GOOGLE_CLOUD_PROJECT":  project,
+		"STRIPE_SECRET_KEY":     stripetest.Key,
+		"STRIPE_API_URL":        double.URL(),
+		"STRIPE_WEBHOOK_SECRET": WebhookSecret,
+		"AUTH_JWKS_URL":         issuer.JWKSURL,
+		"AUTH_ISSUER":           issuer.Issuer,
+		"AUTH_AUDIENCE":         issuer.Audience,
+	}
+	maps.Copy(env, vars)
+	cfg, err := platform.ConfigFrom(context.Background(), env)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("configuration: %v", err)
 	}
-	l := ledger.New(fs)
-	customers := customer.New(fs, pay)
+	s, err := platform.New(context.Background(), cfg, platform.Options{
+		StripeHTTP:    &http.Client{Timeout: 10 * time.Second},
+		FreshSettings: true,
+	})
+	if err != nil {
+		t.Fatalf("build the services: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
 	return &Billing{
-		Project: project, FS: fs, Stripe: double, Payments: pay, Issuer: iss, Verifier: v,
-		Ledger:    l,
-		Customers: customers,
-		Checkout:  checkout.New(customers, pay, l),
-		Settings:  config.NewSettingsStore(fs, DefaultSettings, 0),
+		Project: project, Env: env, Services: s, FS: s.Firestore, Stripe: double, Payments: s.Payments,
+		Issuer: iss, Verifier: s.Verifier, Ledger: s.Ledger, Customers: s.Customers, Checkout: s.Checkout, Settings: s.Settings,
 	}
+}
+
+// Console is the production handler of a console function, as functions.go
+// registers it, built on b's graph.
+func (b *Billing) Console(function string, build func(*platform.Services) http.Handler) http.Handler {
+	return platform.Serve(platform.Of(b.Services), function, platform.ConsoleBuilder(build))
 }
 
 // Response is a recorded answer with its JSON body decoded.
