@@ -133,7 +133,7 @@ func (s *Store) col(userID string) *firestore.CollectionRef {
 func (s *Store) Save(ctx context.Context, r Report) (bool, error) {
 	_, err := s.col(r.UserID).Doc(r.ReportID).Create(ctx, stored{
 		ProjectID: r.ProjectID, PeriodStart: r.PeriodStart, PeriodEnd: r.PeriodEnd,
-		StorageByteHours: r.StorageByteHours.RatString(), EgressBytes: r.EgressBytes.RatString(), SegmentHours: r.SegmentHours.RatString(),
+		StorageByteHours: Decimal(r.StorageByteHours), EgressBytes: Decimal(r.EgressBytes), SegmentHours: Decimal(r.SegmentHours),
 		ReceivedAt: time.Now().UTC(),
 	})
 	if status.Code(err) == codes.AlreadyExists {
@@ -207,7 +207,29 @@ func exponent(lit string) int {
 	return e
 }
 
-// parseStored reads a quantity as Save wrote it (big.Rat's exact "a/b" form).
+// Decimal writes q as an exact decimal string ("1.5", "300"), readable by a
+// person looking at Firestore. A report's quantities are decimals (they come
+// from JSON numbers), so the expansion always ends; a quantity that has no
+// finite decimal form would keep big.Rat's exact "a/b" form rather than be
+// rounded.
+func Decimal(q *big.Rat) string {
+	d := new(big.Int).Set(q.Denom())
+	two, five, zero := big.NewInt(2), big.NewInt(5), new(big.Int)
+	var twos, fives int
+	for m := new(big.Int); m.Mod(d, two).Cmp(zero) == 0; twos++ {
+		d.Quo(d, two)
+	}
+	for m := new(big.Int); m.Mod(d, five).Cmp(zero) == 0; fives++ {
+		d.Quo(d, five)
+	}
+	if d.Cmp(big.NewInt(1)) != 0 {
+		return q.RatString()
+	}
+	return q.FloatString(max(twos, fives))
+}
+
+// parseStored reads a quantity as Save writes it (an exact decimal), or as
+// earlier versions wrote it (big.Rat's "a/b" form).
 func parseStored(s string) (*big.Rat, error) {
 	r, ok := new(big.Rat).SetString(s)
 	if !ok || r.Sign() < 0 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -152,6 +153,14 @@ func TestReportsStoredOnceInAnyOrder(t *testing.T) {
 	if newOnes != 24 {
 		t.Errorf("%d reports stored as new, want 24", newOnes)
 	}
+	// Stored as a person reads them: exact decimal strings.
+	snap, err := fs.Doc("accounts/u1/" + metering.Collection + "/r00").Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := snap.Data(); got["storageByteHours"] != "30000000000000.5" || got["egressBytes"] != "20833333333" {
+		t.Errorf("stored quantities = %v, %v; want exact decimal strings", got["storageByteHours"], got["egressBytes"])
+	}
 	period, err := store.Since(ctx, nil, "u1", time.Time{})
 	if err != nil {
 		t.Fatal(err)
@@ -198,10 +207,32 @@ func FuzzParseReport(f *testing.F) {
 			if q.Sign() < 0 {
 				t.Fatalf("accepted a negative quantity from %q", data)
 			}
-			back, ok := new(big.Rat).SetString(q.RatString())
-			if !ok || back.Cmp(q) != 0 {
-				t.Fatalf("%v does not survive storage", q)
+			stored := metering.Decimal(q)
+			back, ok := new(big.Rat).SetString(stored)
+			if !ok || back.Cmp(q) != 0 || strings.Contains(stored, "/") {
+				t.Fatalf("%v is stored as %q, which is not the same exact decimal", q, stored)
 			}
 		}
 	})
+}
+
+func TestDecimalIsExactAndReadable(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		in, want string
+	}{
+		{"0", "0"}, {"300", "300"}, {"3/2", "1.5"}, {"12345/100", "123.45"}, {"1/1024", "0.0009765625"},
+		{"0.00088", "0.00088"}, {"1e-20", "0.00000000000000000001"}, {"123456789012345678901234567890", "123456789012345678901234567890"},
+		// No finite decimal form: kept exact rather than rounded.
+		{"1/3", "1/3"},
+	}
+	for _, tc := range cases {
+		q, ok := new(big.Rat).SetString(tc.in)
+		if !ok {
+			t.Fatalf("bad case %q", tc.in)
+		}
+		if got := metering.Decimal(q); got != tc.want {
+			t.Errorf("Decimal(%s) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
 }
