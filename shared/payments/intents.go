@@ -8,13 +8,6 @@ import (
 	"github.com/stripe/stripe-go/v76"
 )
 
-// Metadata keys on our PaymentIntents, tying them to our user and ledger.
-const (
-	MetadataTransactionID = "transaction_id"
-	MetadataKind          = "kind"
-	MetadataPackageID     = "package_id"
-)
-
 // PaymentIntent is the part of a Stripe PaymentIntent we use.
 type PaymentIntent struct {
 	ID             string
