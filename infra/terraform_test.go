@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -25,6 +24,7 @@ import (
 
 	"example.com/billing/shared/events"
 	"example.com/billing/shared/ledger"
+	"example.com/billing/shared/payments"
 )
 
 // Every .tf file (and the example variables) parses and is formatted as
@@ -385,8 +385,9 @@ func TestFirestoreTTL(t *testing.T) {
 
 // The Stripe endpoint is told to send every event type the webhook
 // handles: local.stripe_webhook_events (an output the operator copies into
-// Stripe) lists exactly the stripe.EventType constants functions/webhook
-// uses.
+// Stripe) lists exactly the types the Stripe port parses for the webhook
+// (payments.HandledEventTypes), and functions/webhook dispatches exactly
+// those, by the port's EventType constants.
 func TestStripeWebhookEvents(t *testing.T) {
 	t.Parallel()
 	tf := loadTerraform(t, ".")
@@ -394,17 +395,24 @@ func TestStripeWebhookEvents(t *testing.T) {
 	if err != nil {
 		t.Fatalf("local.stripe_webhook_events: %v", err)
 	}
+	var handled []string
+	for _, typ := range payments.HandledEventTypes() {
+		handled = append(handled, string(typ))
+	}
+	handled = slices.Sorted(slices.Values(handled))
+	if diff := cmp.Diff(handled, slices.Sorted(slices.Values(configured))); diff != "" {
+		t.Errorf("event types the port handles (-) and local.stripe_webhook_events (+) differ:\n%s", diff)
+	}
 
-	// The constants functions/webhook refers to, and the stripe package
-	// they come from.
-	dir := filepath.Join(repoRoot, "functions", "webhook")
-	paths, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	// The port's EventType constants functions/webhook refers to.
+	const portImport = "example.com/billing/shared/payments"
+	values := eventTypeValues(t, filepath.Join(repoRoot, "shared", "payments"))
+	paths, err := filepath.Glob(filepath.Join(repoRoot, "functions", "webhook", "*.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	fset := token.NewFileSet()
 	used := map[string]bool{}
-	stripeImport := ""
 	for _, path := range paths {
 		if strings.HasSuffix(path, "_test.go") {
 			continue
@@ -413,50 +421,36 @@ func TestStripeWebhookEvents(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		local := map[string]string{}
+		local := ""
 		for _, imp := range f.Imports {
-			p, _ := strconv.Unquote(imp.Path.Value)
-			if strings.HasPrefix(p, "github.com/stripe/stripe-go/") && strings.Count(p, "/") == 3 {
-				stripeImport = p
-				name := "stripe"
+			if p, _ := strconv.Unquote(imp.Path.Value); p == portImport {
+				local = "payments"
 				if imp.Name != nil {
-					name = imp.Name.Name
+					local = imp.Name.Name
 				}
-				local[name] = p
 			}
 		}
 		ast.Inspect(f, func(n ast.Node) bool {
-			if sel, ok := n.(*ast.SelectorExpr); ok {
-				if x, ok := sel.X.(*ast.Ident); ok && local[x.Name] != "" && strings.HasPrefix(sel.Sel.Name, "EventType") {
-					used[sel.Sel.Name] = true
+			if sel, ok := n.(*ast.SelectorExpr); ok && local != "" {
+				if x, ok := sel.X.(*ast.Ident); ok && x.Name == local {
+					if v, ok := values[sel.Sel.Name]; ok {
+						used[v] = true
+					}
 				}
 			}
 			return true
 		})
 	}
 	if len(used) == 0 {
-		t.Fatalf("functions/webhook uses no stripe.EventType constant: has the webhook moved?")
+		t.Fatalf("functions/webhook uses no payments.EventType constant: has the webhook moved?")
 	}
-	out, err := exec.CommandContext(t.Context(), "go", "list", "-f", "{{.Dir}}", stripeImport).Output()
-	if err != nil {
-		t.Fatalf("go list %s: %v", stripeImport, err)
-	}
-	values := eventTypeValues(t, strings.TrimSpace(string(out)))
-	var handled []string
-	for name := range used {
-		v, ok := values[name]
-		if !ok {
-			t.Fatalf("%s.%s: no such constant", stripeImport, name)
-		}
-		handled = append(handled, v)
-	}
-	if diff := cmp.Diff(slices.Sorted(slices.Values(handled)), slices.Sorted(slices.Values(configured))); diff != "" {
-		t.Errorf("event types functions/webhook handles (-) and local.stripe_webhook_events (+) differ:\n%s", diff)
+	if diff := cmp.Diff(handled, slices.Sorted(maps.Keys(used))); diff != "" {
+		t.Errorf("event types the port handles (-) and those functions/webhook dispatches (+) differ:\n%s", diff)
 	}
 }
 
-// eventTypeValues reads the EventType constants of the stripe package in
-// dir.
+// eventTypeValues reads the constants of type EventType declared in the
+// package in dir: name to value.
 func eventTypeValues(t *testing.T, dir string) map[string]string {
 	t.Helper()
 	paths, err := filepath.Glob(filepath.Join(dir, "*.go"))
@@ -481,15 +475,17 @@ func eventTypeValues(t *testing.T, dir string) map[string]string {
 			for _, spec := range gen.Specs {
 				vs := spec.(*ast.ValueSpec)
 				for i, name := range vs.Names {
-					if !strings.HasPrefix(name.Name, "EventType") || i >= len(vs.Values) {
+					if i >= len(vs.Values) {
 						continue
 					}
 					var lit *ast.BasicLit
 					switch v := vs.Values[i].(type) {
-					case *ast.BasicLit:
-						lit = v
-					case *ast.CallExpr: // EventType("...")
-						if len(v.Args) == 1 {
+					case *ast.BasicLit: // Name EventType = "..."
+						if typ, ok := vs.Type.(*ast.Ident); ok && typ.Name == "EventType" {
+							lit = v
+						}
+					case *ast.CallExpr: // Name = EventType("...")
+						if fn, ok := v.Fun.(*ast.Ident); ok && fn.Name == "EventType" && len(v.Args) == 1 {
 							lit, _ = v.Args[0].(*ast.BasicLit)
 						}
 					}
@@ -499,6 +495,9 @@ func eventTypeValues(t *testing.T, dir string) map[string]string {
 				}
 			}
 		}
+	}
+	if len(values) == 0 {
+		t.Fatalf("%s declares no EventType constant", dir)
 	}
 	return values
 }

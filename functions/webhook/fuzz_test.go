@@ -1,7 +1,9 @@
 package webhook
 
 import (
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,8 +17,10 @@ import (
 
 // FuzzDispatch: whatever Stripe (or an attacker holding no secret) sends,
 // parsing and choosing the effect never panic; a body signed with a wrong
-// secret is always refused; and an event we accept has an id that can name
-// its record. Effects are chosen, not run (they need Firestore).
+// secret is always refused; an event we accept carries exactly the object
+// its type calls for (none for a type we do not handle); and an event with
+// an id that can name its record gets an effect. Effects are chosen, not
+// run (they need Firestore).
 func FuzzDispatch(f *testing.F) {
 	now := time.Now()
 	seeds := []struct{ typ, object string }{
@@ -32,11 +36,19 @@ func FuzzDispatch(f *testing.F) {
 		{"payment_intent.succeeded", `{"id":"pi_1","object":"payment_intent","amount_received":"lots","metadata":[]}`},
 	}
 	for _, s := range seeds {
-		f.Add(stripetest.NewEvent("evt_seed", s.typ, []byte(s.object), now))
+		f.Add(stripetest.NewEvent("evt_seed", s.typ, json.RawMessage(s.object), now))
 	}
 	f.Add([]byte(`{"id":"evt/1","type":"x","data":{"object":{}}}`))
 	f.Add([]byte(`not json`))
 
+	for _, typ := range payments.HandledEventTypes() {
+		if objectFor[typ] == "" {
+			f.Fatalf("objectFor lacks %s, a type the port handles", typ)
+		}
+	}
+	if len(objectFor) != len(payments.HandledEventTypes()) {
+		f.Fatalf("objectFor has types the port does not handle")
+	}
 	srv := NewServer([]string{"whsec_fuzz"}, ledger.New(nil),
 		closing.New(nil, ledger.New(nil), nil, nil, nil, metering.Prices{}, nil, closing.Config{}),
 		invoicecredit.New(ledger.New(nil), nil, nil))
@@ -51,12 +63,41 @@ func FuzzDispatch(f *testing.F) {
 			}
 			return
 		}
+		if got, want := objects(ev), objectFor[ev.Type]; got != want {
+			t.Fatalf("%s event carries %q, want %q", ev.Type, got, want)
+		}
 		if ledger.CheckID(ev.ID) != nil {
 			return // the handler answers 400 malformed_event
 		}
-		effect, _, err := srv.effectOf(ev)
-		if err == nil && effect == nil {
-			t.Fatal("no effect and no error")
+		if srv.effectOf(ev) == nil {
+			t.Fatal("no effect")
 		}
 	})
+}
+
+// objectFor is the object the port parses for each type the webhook
+// handles.
+var objectFor = map[payments.EventType]string{
+	payments.EventPaymentIntentSucceeded:     "payment intent",
+	payments.EventPaymentIntentPaymentFailed: "payment intent",
+	payments.EventPaymentIntentCanceled:      "payment intent",
+	payments.EventChargeRefunded:             "charge",
+	payments.EventChargeDisputeCreated:       "dispute",
+	payments.EventChargeDisputeClosed:        "dispute",
+	payments.EventInvoiceCreated:             "invoice",
+	payments.EventInvoicePaid:                "invoice",
+}
+
+// objects names the objects ev carries, "" for none.
+func objects(ev payments.Event) string {
+	var names []string
+	for _, o := range []struct {
+		name string
+		set  bool
+	}{{"payment intent", ev.PaymentIntent != nil}, {"charge", ev.Charge != nil}, {"dispute", ev.Dispute != nil}, {"invoice", ev.Invoice != nil}} {
+		if o.set {
+			names = append(names, o.name)
+		}
+	}
+	return strings.Join(names, ", ")
 }

@@ -1,25 +1,24 @@
-// Package webhook is the StripeWebhook function: it verifies each event's
-// signature, then applies the event through the ledger's exactly-once
-// Process, which records the event id in the same Firestore transaction as
-// its effect. It answers 200 for processed, duplicate and ignored events,
+// Package webhook is the StripeWebhook function: the Stripe port
+// (shared/payments) verifies each event's signature and parses it into the
+// project's own types, then a switch over the event's type applies it
+// through the ledger's exactly-once Process, which records the event id in
+// the same Firestore transaction as its effect. It answers 200 for processed, duplicate and ignored events,
 // 400 for anything unsigned or malformed (writing nothing), and 5xx only for
 // transient failures, so that Stripe retries exactly what needs retrying.
 package webhook
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-
-	"github.com/stripe/stripe-go/v76"
 
 	"example.com/billing/shared/httpx"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/logging"
 	"example.com/billing/shared/payments"
 	"example.com/billing/shared/platform"
+	"example.com/billing/shared/settlement"
 )
 
 // maxEventBytes bounds a webhook body. Stripe's events are far larger than
@@ -99,18 +98,14 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) (ledger.O
 	ctx := r.Context()
 	logger := logging.FromContext(ctx).With("event_id", ev.ID, "event_type", string(ev.Type))
 
-	effect, objectID, err := s.effectOf(ev)
-	if err != nil {
-		return ledger.Outcome{}, errMalformed.WithCause(err)
-	}
-	out, err := s.ledger.Process(ctx, ledger.Event{ID: ev.ID, Type: string(ev.Type), ObjectID: objectID}, effect)
+	out, err := s.ledger.Process(ctx, ledger.Event{ID: ev.ID, Type: string(ev.Type), ObjectID: ev.ObjectID}, s.effectOf(ev))
 	if err != nil {
 		// Every Firestore failure is treated as transient, including the
 		// InvalidArgument a dropped connection leaves behind: Stripe retries
 		// for three days and nothing was recorded.
 		return ledger.Outcome{}, errTransient.WithCause(err)
 	}
-	attrs := []any{"result", out.Result, "object_id", objectID, "user_id", out.UserID, "transaction_id", out.TransactionID, "amount", out.Amount}
+	attrs := []any{"result", out.Result, "object_id", ev.ObjectID, "user_id", out.UserID, "transaction_id", out.TransactionID, "amount", out.Amount}
 	if out.Detail != "" {
 		attrs = append(attrs, "detail", out.Detail)
 	}
@@ -124,95 +119,51 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) (ledger.O
 	// duplicate delivery (the first one may have died right after the
 	// commit); what fails here the deletion sweep finishes.
 	settled := out.UserID != "" && (out.Result == ledger.ResultApplied || out.Result == ledger.ResultDuplicate)
-	if ev.Type == stripe.EventTypeInvoicePaid && settled {
+	if ev.Type == payments.EventInvoicePaid && settled {
 		if err := s.deletions.Advance(ctx, out.UserID); err != nil {
 			logger.WarnContext(ctx, "deletion not completed yet; the sweep will finish it", "user_id", out.UserID, "error", err.Error())
 		}
 	}
 	// Likewise the credit recorded for a new invoice is applied in Stripe
 	// from its ledger entry; Reconcile finishes what fails here.
-	if ev.Type == stripe.EventTypeInvoiceCreated && settled {
-		if err := s.credits.Finish(ctx, out.UserID, objectID); err != nil {
+	if ev.Type == payments.EventInvoiceCreated && settled {
+		if err := s.credits.Finish(ctx, out.UserID, ev.ObjectID); err != nil {
 			logger.WarnContext(ctx, "invoice credit not applied in Stripe yet; reconcile will finish it", "user_id", out.UserID, "error", err.Error())
 		}
 	}
 	return out, nil
 }
 
-// effectOf chooses what an event does. Unknown types are recorded as
-// ignored, so that their redeliveries are recognised as duplicates too.
-func (s *Server) effectOf(ev stripe.Event) (ledger.Effect, string, error) {
-	var status string
+// effectOf chooses what an event does. The port has parsed the object of
+// every type handled here (a malformed one never gets this far); unknown
+// types are recorded as ignored, so that their redeliveries are recognised
+// as duplicates too.
+func (s *Server) effectOf(ev payments.Event) ledger.Effect {
 	switch ev.Type {
-	case stripe.EventTypeChargeRefunded:
-		var ch stripe.Charge
-		if err := json.Unmarshal(ev.Data.Raw, &ch); err != nil || ch.ID == "" {
-			return nil, "", fmt.Errorf("%s: data.object is not a charge: %v", ev.Type, err)
-		}
-		return s.ledger.RefundCharge(ledger.ChargeRefund{PaymentIntentID: idOf(ch.PaymentIntent), ChargeID: ch.ID, AmountRefunded: ch.AmountRefunded}), ch.ID, nil
-	case stripe.EventTypeChargeDisputeCreated, stripe.EventTypeChargeDisputeClosed:
-		var dp stripe.Dispute
-		if err := json.Unmarshal(ev.Data.Raw, &dp); err != nil || dp.ID == "" {
-			return nil, "", fmt.Errorf("%s: data.object is not a dispute: %v", ev.Type, err)
-		}
-		d := ledger.Dispute{ID: dp.ID, PaymentIntentID: idOf(dp.PaymentIntent), Amount: dp.Amount, Status: string(dp.Status)}
-		if ev.Type == stripe.EventTypeChargeDisputeCreated {
-			return s.ledger.DisputeOpened(d), dp.ID, nil
-		}
-		return s.ledger.DisputeClosed(d), dp.ID, nil
-	case stripe.EventTypeInvoicePaid, stripe.EventTypeInvoiceCreated:
-		var inv stripe.Invoice
-		if err := json.Unmarshal(ev.Data.Raw, &inv); err != nil || inv.ID == "" {
-			return nil, "", fmt.Errorf("%s: data.object is not an invoice: %v", ev.Type, err)
-		}
-		if ev.Type == stripe.EventTypeInvoiceCreated {
-			return s.credits.Created(payments.InvoiceFrom(&inv)), inv.ID, nil
-		}
-		return s.deletions.InvoicePaid(payments.InvoiceFrom(&inv)), inv.ID, nil
-	case stripe.EventTypePaymentIntentSucceeded:
-		status = ledger.StatusSucceeded
-	case stripe.EventTypePaymentIntentPaymentFailed:
-		status = ledger.StatusFailed
-	case stripe.EventTypePaymentIntentCanceled:
-		status = ledger.StatusCanceled
+	case payments.EventPaymentIntentSucceeded:
+		return s.ledger.SettleTopUp(settlement.Payment(*ev.PaymentIntent, ledger.StatusSucceeded))
+	case payments.EventPaymentIntentPaymentFailed:
+		return s.ledger.SettleTopUp(settlement.Payment(*ev.PaymentIntent, ledger.StatusFailed))
+	case payments.EventPaymentIntentCanceled:
+		return s.ledger.SettleTopUp(settlement.Payment(*ev.PaymentIntent, ledger.StatusCanceled))
+	case payments.EventChargeRefunded:
+		ch := ev.Charge
+		return s.ledger.RefundCharge(ledger.ChargeRefund{PaymentIntentID: ch.PaymentIntentID, ChargeID: ch.ID, AmountRefunded: ch.AmountRefunded})
+	case payments.EventChargeDisputeCreated:
+		return s.ledger.DisputeOpened(disputeOf(ev.Dispute))
+	case payments.EventChargeDisputeClosed:
+		return s.ledger.DisputeClosed(disputeOf(ev.Dispute))
+	case payments.EventInvoiceCreated:
+		return s.credits.Created(*ev.Invoice)
+	case payments.EventInvoicePaid:
+		return s.deletions.InvoicePaid(*ev.Invoice)
 	default:
-		return ledger.Ignore("event type not handled"), objectID(ev), nil
+		return ledger.Ignore("event type not handled")
 	}
-	var pi stripe.PaymentIntent
-	if err := json.Unmarshal(ev.Data.Raw, &pi); err != nil || pi.ID == "" {
-		return nil, "", fmt.Errorf("%s: data.object is not a payment intent: %v", ev.Type, err)
-	}
-	p := ledger.Payment{
-		UserID:          pi.Metadata[payments.MetadataUserID],
-		TransactionID:   pi.Metadata[payments.MetadataTransactionID],
-		PaymentIntentID: pi.ID,
-		Status:          status,
-		AmountReceived:  pi.AmountReceived,
-		Currency:        string(pi.Currency),
-	}
-	switch {
-	case status == ledger.StatusCanceled:
-		p.FailureCode, p.FailureMessage = "canceled", string(pi.CancellationReason)
-	case pi.LastPaymentError != nil:
-		p.FailureCode, p.FailureMessage = string(pi.LastPaymentError.Code), pi.LastPaymentError.Msg
-	}
-	return s.ledger.SettleTopUp(p), pi.ID, nil
 }
 
-func idOf(pi *stripe.PaymentIntent) string {
-	if pi == nil {
-		return ""
-	}
-	return pi.ID
-}
-
-// objectID reads data.object.id of any event, for the record.
-func objectID(ev stripe.Event) string {
-	var obj struct {
-		ID string `json:"id"`
-	}
-	_ = json.Unmarshal(ev.Data.Raw, &obj)
-	return obj.ID
+func disputeOf(d *payments.Dispute) ledger.Dispute {
+	return ledger.Dispute{ID: d.ID, PaymentIntentID: d.PaymentIntentID, Amount: d.Amount, Status: d.Status}
 }
 
 // New builds the StripeWebhook function from the services.

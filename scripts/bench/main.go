@@ -30,7 +30,6 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
-	"github.com/stripe/stripe-go/v76"
 
 	"example.com/billing/shared/config"
 	"example.com/billing/shared/ledger"
@@ -261,7 +260,7 @@ func seedTopUps(ctx context.Context, fs *firestore.Client, n int) ([][]byte, err
 		}); err != nil {
 			return nil, err
 		}
-		payloads = append(payloads, stripetest.NewEvent("evt_bench_"+randomHex(6), "payment_intent.succeeded", map[string]any{
+		payloads = append(payloads, stripetest.NewEvent("evt_bench_"+randomHex(6), string(payments.EventPaymentIntentSucceeded), map[string]any{
 			"id": piID, "object": "payment_intent", "amount": 2500, "amount_received": 2500, "currency": "usd", "status": "succeeded",
 			"metadata": map[string]string{payments.MetadataUserID: user, payments.MetadataTransactionID: txID, payments.MetadataKind: ledger.TypeCardTopUp},
 		}, now))
@@ -395,7 +394,7 @@ func (s *server) addFunds(iss *devauth.TokenIssuer, n int) (time.Duration, error
 func bareAddFunds(ctx context.Context, fs *firestore.Client, n int) (time.Duration, error) {
 	c := payments.New(config.Stripe{SecretKey: "sk_test_123", APIURL: os.Getenv("STRIPE_API_URL")}, nil)
 	call := func(i int) error {
-		pi, err := c.CreatePaymentIntent(ctx, payments.NewPaymentIntent{CustomerID: "cus_bench", Amount: 2500, Currency: string(stripe.CurrencyUSD)}, "bench-"+randomHex(8))
+		pi, err := c.CreatePaymentIntent(ctx, payments.NewPaymentIntent{CustomerID: "cus_bench", Amount: 2500, Currency: ledger.Currency}, "bench-"+randomHex(8))
 		if err != nil {
 			return err
 		}

@@ -110,16 +110,16 @@ func settle(ctx context.Context, succeeded bool, userID, txID string) error {
 			payments.MetadataUserID: userID, payments.MetadataTransactionID: txID, payments.MetadataKind: tx.Type,
 		},
 	}
-	typ := "payment_intent.succeeded"
+	typ := payments.EventPaymentIntentSucceeded
 	if succeeded {
 		pi["status"], pi["amount_received"] = "succeeded", tx.Amount
 	} else {
-		typ = "payment_intent.payment_failed"
+		typ = payments.EventPaymentIntentPaymentFailed
 		pi["status"], pi["amount_received"] = "requires_payment_method", 0
 		pi["last_payment_error"] = map[string]any{"type": "card_error", "code": "card_declined", "message": "Your card was declined."}
 	}
 	now := time.Now()
-	payload := stripetest.NewEvent(fmt.Sprintf("evt_dev_%d", now.UnixNano()), typ, pi, now)
+	payload := stripetest.NewEvent(fmt.Sprintf("evt_dev_%d", now.UnixNano()), string(typ), pi, now)
 	secret, _, _ := strings.Cut(env("STRIPE_WEBHOOK_SECRET", ""), ",")
 	if secret = strings.TrimSpace(secret); secret == "" {
 		return errors.New("STRIPE_WEBHOOK_SECRET is not set")

@@ -127,14 +127,7 @@ func (d Deletion) key() string { return fmt.Sprintf("%s-%d", d.UserID, d.Request
 // InvoiceKey is the final invoice's idempotency key and metadata value.
 func (d Deletion) InvoiceKey() string { return "final-invoice-" + d.key() }
 
-// Metadata on the final invoice.
-const (
-	MetadataKind        = "kind"
-	MetadataDeletion    = "deletion"
-	KindFinalInvoice    = "final_invoice"
-	metadataUserID      = payments.MetadataUserID
-	defaultDaysUntilDue = 30
-)
+const defaultDaysUntilDue = 30
 
 // What the service needs of its dependencies.
 type (

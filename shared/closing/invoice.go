@@ -18,7 +18,7 @@ func newFinalInvoice(customerID string, d Deletion, days int64) payments.NewInvo
 		DaysUntilDue: days,
 		Description: fmt.Sprintf("Final invoice: usage from %s to %s, before the account is deleted.",
 			d.PeriodStart.Format("2 Jan 2006 15:04 MST"), d.PeriodEnd.Format("2 Jan 2006 15:04 MST")),
-		Metadata: map[string]string{metadataUserID: d.UserID, MetadataKind: KindFinalInvoice, MetadataDeletion: d.InvoiceKey()},
+		Metadata: map[string]string{payments.MetadataUserID: d.UserID, payments.MetadataKind: payments.KindFinalInvoice, payments.MetadataDeletion: d.InvoiceKey()},
 	}
 }
 
@@ -28,7 +28,7 @@ func (s *Service) addLines(ctx context.Context, customerID, invoiceID string, d 
 	add := func(suffix string, amount int64, description string) error {
 		return s.stripe.AddInvoiceItem(ctx, payments.NewInvoiceItem{
 			CustomerID: customerID, InvoiceID: invoiceID, Amount: amount, Currency: ledger.Currency, Description: description,
-			Metadata: map[string]string{metadataUserID: d.UserID, MetadataDeletion: d.InvoiceKey()},
+			Metadata: map[string]string{payments.MetadataUserID: d.UserID, payments.MetadataDeletion: d.InvoiceKey()},
 		}, d.InvoiceKey()+":"+suffix)
 	}
 	for _, l := range d.Lines {
@@ -51,9 +51,9 @@ func (s *Service) addLines(ctx context.Context, customerID, invoiceID string, d 
 // canceled is recorded as paid and changes nothing else.
 func (s *Service) InvoicePaid(inv payments.Invoice) ledger.Effect {
 	return func(ctx context.Context, tx *firestore.Transaction) (ledger.Outcome, error) {
-		userID := inv.Metadata[metadataUserID]
+		userID := inv.Metadata[payments.MetadataUserID]
 		out := ledger.Outcome{UserID: userID}
-		if inv.Metadata[MetadataKind] != KindFinalInvoice {
+		if inv.Metadata[payments.MetadataKind] != payments.KindFinalInvoice {
 			out.Result, out.Detail = ledger.ResultIgnored, "not a final invoice"
 			return out, nil
 		}
@@ -65,7 +65,7 @@ func (s *Service) InvoicePaid(inv payments.Invoice) ledger.Effect {
 		if err != nil {
 			return ledger.Outcome{}, err
 		}
-		if d.State == "" || d.InvoiceKey() != inv.Metadata[MetadataDeletion] {
+		if d.State == "" || d.InvoiceKey() != inv.Metadata[payments.MetadataDeletion] {
 			out.Result, out.Detail = ledger.ResultUnmatched, "no deletion for this invoice"
 			return out, nil
 		}

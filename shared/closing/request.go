@@ -12,6 +12,7 @@ import (
 	"example.com/billing/shared/fault"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/logging"
+	"example.com/billing/shared/payments"
 )
 
 // BlockedError carries the check that blocked a request.
@@ -244,7 +245,7 @@ func (s *Service) invoice(ctx context.Context, d Deletion) error {
 	if d.Attempts > 0 {
 		// An attempt may have made the invoice and died before recording
 		// it, longer ago than Stripe remembers the key.
-		if found, err := s.stripe.FindInvoice(ctx, acct.CustomerID, MetadataDeletion, key); err == nil {
+		if found, err := s.stripe.FindInvoice(ctx, acct.CustomerID, payments.MetadataDeletion, key); err == nil {
 			inv = found
 		}
 	}
@@ -283,7 +284,7 @@ func (s *Service) refund(ctx context.Context, d Deletion) error {
 			continue
 		}
 		made, err := s.stripe.RefundPayment(ctx, r.PaymentIntentID, r.Amount,
-			map[string]string{metadataUserID: d.UserID, "transaction_id": r.EntryID}, "refund:"+d.UserID+":"+r.EntryID)
+			map[string]string{payments.MetadataUserID: d.UserID, payments.MetadataTransactionID: r.EntryID}, "refund:"+d.UserID+":"+r.EntryID)
 		if err != nil {
 			return err
 		}

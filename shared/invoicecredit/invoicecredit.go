@@ -25,12 +25,6 @@ import (
 	"example.com/billing/shared/payments"
 )
 
-// Metadata marking our own final invoices, which carry the balance already.
-const (
-	metadataKind     = "kind"
-	kindFinalInvoice = "final_invoice"
-)
-
 type (
 	customers interface {
 		UserIn(tx *firestore.Transaction, customerID string) (string, bool, error)
@@ -63,7 +57,7 @@ func (s *Service) Created(inv payments.Invoice) ledger.Effect {
 		switch {
 		case inv.Status != payments.InvoiceDraft:
 			return ledger.Outcome{Result: ledger.ResultIgnored, Detail: "only a draft can take credit"}, nil
-		case inv.Metadata[metadataKind] == kindFinalInvoice:
+		case inv.Metadata[payments.MetadataKind] == payments.KindFinalInvoice:
 			return ledger.Outcome{Result: ledger.ResultIgnored, Detail: "the final invoice carries the balance already"}, nil
 		case inv.AmountDue <= 0:
 			return ledger.Outcome{Result: ledger.ResultIgnored, Detail: "nothing due"}, nil

@@ -6,10 +6,6 @@ import (
 	"github.com/stripe/stripe-go/v76"
 )
 
-// MetadataLedgerEntry names, on a Stripe object, the ledger entry it
-// carries out, so that a retry finds it after Stripe forgot the key.
-const MetadataLedgerEntry = "ledger_entry"
-
 // CreditCustomer adds amount cents of credit to the customer's Stripe
 // balance (a negative balance transaction), which Stripe applies to the
 // customer's next finalized invoice. It returns the balance transaction id.

@@ -7,10 +7,6 @@ import (
 	"github.com/stripe/stripe-go/v76"
 )
 
-// MetadataUserID ties a Stripe object to our user; customers are found by it
-// after Stripe has forgotten an idempotency key.
-const MetadataUserID = "user_id"
-
 // Customer is the part of a Stripe customer we use.
 type Customer struct {
 	ID     string

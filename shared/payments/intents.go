@@ -8,13 +8,6 @@ import (
 	"github.com/stripe/stripe-go/v76"
 )
 
-// Metadata keys on our PaymentIntents, tying them to our user and ledger.
-const (
-	MetadataTransactionID = "transaction_id"
-	MetadataKind          = "kind"
-	MetadataPackageID     = "package_id"
-)
-
 // PaymentIntent is the part of a Stripe PaymentIntent we use.
 type PaymentIntent struct {
 	ID             string
@@ -25,22 +18,51 @@ type PaymentIntent struct {
 	Currency       string
 	CustomerID     string
 	Metadata       map[string]string
+	// LastErrorCode and LastErrorMessage are Stripe's last_payment_error:
+	// why the latest attempt failed (e.g. "card_declined"); empty when none
+	// did.
+	LastErrorCode    string
+	LastErrorMessage string
+	// CancellationReason is set once the intent is canceled, e.g.
+	// "abandoned".
+	CancellationReason string
 }
 
-// PaymentIntentFrom converts stripe-go's intent (also used for webhook
+// Stripe's PaymentIntent statuses we act on; the others mean it may still
+// change.
+const (
+	IntentSucceeded = "succeeded"
+	IntentCanceled  = "canceled"
+)
+
+// UserID is our user the intent's payment is for.
+func (pi PaymentIntent) UserID() string { return pi.Metadata[MetadataUserID] }
+
+// TransactionID is the ledger transaction the intent pays.
+func (pi PaymentIntent) TransactionID() string { return pi.Metadata[MetadataTransactionID] }
+
+// Kind is the transaction type the intent pays (a top-up or a package);
+// empty for a payment this service did not start.
+func (pi PaymentIntent) Kind() string { return pi.Metadata[MetadataKind] }
+
+// paymentIntentFrom converts stripe-go's intent (also used for webhook
 // payloads) to ours.
-func PaymentIntentFrom(pi *stripe.PaymentIntent) PaymentIntent {
+func paymentIntentFrom(pi *stripe.PaymentIntent) PaymentIntent {
 	out := PaymentIntent{
-		ID:             pi.ID,
-		Status:         string(pi.Status),
-		ClientSecret:   pi.ClientSecret,
-		Amount:         pi.Amount,
-		AmountReceived: pi.AmountReceived,
-		Currency:       string(pi.Currency),
-		Metadata:       pi.Metadata,
+		ID:                 pi.ID,
+		Status:             string(pi.Status),
+		ClientSecret:       pi.ClientSecret,
+		Amount:             pi.Amount,
+		AmountReceived:     pi.AmountReceived,
+		Currency:           string(pi.Currency),
+		Metadata:           pi.Metadata,
+		CancellationReason: string(pi.CancellationReason),
 	}
 	if pi.Customer != nil {
 		out.CustomerID = pi.Customer.ID
+	}
+	if pi.LastPaymentError != nil {
+		out.LastErrorCode, out.LastErrorMessage = string(pi.LastPaymentError.Code), pi.LastPaymentError.Msg
 	}
 	return out
 }
@@ -86,7 +108,7 @@ func (c *Client) CreatePaymentIntent(ctx context.Context, p NewPaymentIntent, id
 	if err != nil {
 		return PaymentIntent{}, fail(ctx, op, err)
 	}
-	return PaymentIntentFrom(pi), nil
+	return paymentIntentFrom(pi), nil
 }
 
 // GetPaymentIntent retrieves an intent, client secret included.
@@ -101,7 +123,7 @@ func (c *Client) GetPaymentIntent(ctx context.Context, id string) (PaymentIntent
 	if err != nil {
 		return PaymentIntent{}, fail(ctx, op, err)
 	}
-	return PaymentIntentFrom(pi), nil
+	return paymentIntentFrom(pi), nil
 }
 
 // PaymentIntentsSince calls fn for every PaymentIntent created at or after
@@ -117,7 +139,7 @@ func (c *Client) PaymentIntentsSince(ctx context.Context, since time.Time, fn fu
 	params.Limit = stripe.Int64(100)
 	iter := c.api.PaymentIntents.List(params)
 	for iter.Next() {
-		if err := fn(PaymentIntentFrom(iter.PaymentIntent())); err != nil {
+		if err := fn(paymentIntentFrom(iter.PaymentIntent())); err != nil {
 			return err
 		}
 	}
@@ -146,5 +168,5 @@ func (c *Client) CancelPaymentIntent(ctx context.Context, id string) (PaymentInt
 		}
 		return PaymentIntent{}, fail(ctx, op, err)
 	}
-	return PaymentIntentFrom(pi), nil
+	return paymentIntentFrom(pi), nil
 }

@@ -28,8 +28,8 @@ type Invoice struct {
 	Metadata         map[string]string
 }
 
-// InvoiceFrom converts stripe-go's invoice (also used for webhook payloads).
-func InvoiceFrom(inv *stripe.Invoice) Invoice {
+// invoiceFrom converts stripe-go's invoice (also used for webhook payloads).
+func invoiceFrom(inv *stripe.Invoice) Invoice {
 	out := Invoice{
 		ID: inv.ID, Status: string(inv.Status), AmountDue: inv.AmountDue, AmountPaid: inv.AmountPaid,
 		Total: inv.Total, Currency: string(inv.Currency), HostedInvoiceURL: inv.HostedInvoiceURL, Metadata: inv.Metadata,
@@ -55,7 +55,7 @@ func (c *Client) UnpaidInvoices(ctx context.Context, customerID string) ([]Invoi
 		params.Limit = stripe.Int64(100)
 		iter := c.api.Invoices.List(params)
 		for iter.Next() {
-			out = append(out, InvoiceFrom(iter.Invoice()))
+			out = append(out, invoiceFrom(iter.Invoice()))
 		}
 		if err := iter.Err(); err != nil {
 			return nil, fail(ctx, op, err)
@@ -98,7 +98,7 @@ func (c *Client) FindInvoice(ctx context.Context, customerID, key, value string)
 	params.Query = fmt.Sprintf("customer:'%s' AND metadata['%s']:'%s'", escapeSearch(customerID), escapeSearch(key), escapeSearch(value))
 	iter := c.api.Invoices.Search(params)
 	for iter.Next() {
-		return InvoiceFrom(iter.Invoice()), nil
+		return invoiceFrom(iter.Invoice()), nil
 	}
 	if err := iter.Err(); err != nil {
 		return Invoice{}, fail(ctx, op, err)
@@ -139,7 +139,7 @@ func (c *Client) CreateInvoice(ctx context.Context, p NewInvoice, idempotencyKey
 	if err != nil {
 		return Invoice{}, fail(ctx, op, err)
 	}
-	return InvoiceFrom(inv), nil
+	return invoiceFrom(inv), nil
 }
 
 // NewInvoiceItem is one line of an invoice; a negative amount is a credit.
@@ -188,7 +188,7 @@ func (c *Client) GetInvoice(ctx context.Context, id string) (Invoice, error) {
 	if err != nil {
 		return Invoice{}, fail(ctx, op, err)
 	}
-	return InvoiceFrom(inv), nil
+	return invoiceFrom(inv), nil
 }
 
 // FinalizeAndSendInvoice finalizes a draft and has Stripe email it; an
@@ -207,7 +207,7 @@ func (c *Client) FinalizeAndSendInvoice(ctx context.Context, id string) (Invoice
 		if err != nil {
 			return Invoice{}, fail(ctx, op, err)
 		}
-		inv = InvoiceFrom(got)
+		inv = invoiceFrom(got)
 		if inv.Status == InvoiceOpen {
 			const op = "send invoice"
 			params := &stripe.InvoiceSendInvoiceParams{}
@@ -217,7 +217,7 @@ func (c *Client) FinalizeAndSendInvoice(ctx context.Context, id string) (Invoice
 			if err != nil {
 				return Invoice{}, fail(ctx, op, err)
 			}
-			inv = InvoiceFrom(got)
+			inv = invoiceFrom(got)
 		}
 	}
 	return inv, nil

@@ -1,8 +1,10 @@
-// Package payments is the Stripe port: the only code that talks to Stripe.
-// It turns stripe-go calls into the project's own small types, classifies
-// every failure into a sentinel the callers act on (unavailable, rejected
-// key, declined card, bad request), logs each failure once with its operation
-// and Stripe error code, and verifies webhook signatures.
+// Package payments is the Stripe port: the only code that talks to Stripe
+// and the only one that imports stripe-go. It turns stripe-go calls into the
+// project's own small types, classifies every failure into a sentinel the
+// callers act on (unavailable, rejected key, declined card, bad request),
+// logs each failure once with its operation and Stripe error code, verifies
+// webhook signatures and parses the events into our types (Event), and
+// declares the metadata keys we put on Stripe objects.
 package payments
 
 import (

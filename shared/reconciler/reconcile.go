@@ -1,10 +1,11 @@
 // Package reconciler makes the ledger agree with Stripe when webhooks were
 // lost or late. Reconcile lists the recent PaymentIntents of our top-ups
 // and packages and settles every one that ended (succeeded or canceled)
-// through the same exactly-once path as the webhook, so a late webhook
-// after a reconcile, or the reverse, changes nothing. CancelStalePayments
-// cancels top-ups left pending too long (the user walked away) and credits
-// the ones that turn out to have succeeded.
+// through the same mapping (shared/settlement) and the same exactly-once
+// path as the webhook, so a late webhook after a reconcile, or the reverse,
+// changes nothing. CancelStalePayments cancels top-ups left pending too
+// long (the user walked away) and credits the ones that turn out to have
+// succeeded.
 package reconciler
 
 import (
@@ -18,6 +19,7 @@ import (
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/logging"
 	"example.com/billing/shared/payments"
+	"example.com/billing/shared/settlement"
 )
 
 type (
@@ -73,20 +75,12 @@ type Report struct {
 // repeated is a duplicate, while a webhook for the same payment is still
 // kept out by the transaction's own credited flag.
 func (s *Service) settle(ctx context.Context, source string, pi payments.PaymentIntent) (ledger.Outcome, error) {
-	p := ledger.Payment{
-		UserID: pi.Metadata[payments.MetadataUserID], TransactionID: pi.Metadata[payments.MetadataTransactionID],
-		PaymentIntentID: pi.ID, AmountReceived: pi.AmountReceived, Currency: pi.Currency,
-	}
-	switch pi.Status {
-	case "succeeded":
-		p.Status = ledger.StatusSucceeded
-	case "canceled":
-		p.Status, p.FailureCode = ledger.StatusCanceled, "canceled"
-	default:
+	status, ended := settlement.Ended(pi)
+	if !ended {
 		return ledger.Outcome{Result: ledger.ResultIgnored}, nil
 	}
 	return s.ledger.Process(ctx, ledger.Event{ID: source + "-" + pi.Status + "-" + pi.ID, Type: source + ".payment_intent." + pi.Status, ObjectID: pi.ID},
-		s.ledger.SettleTopUp(p))
+		s.ledger.SettleTopUp(settlement.Payment(pi, status)))
 }
 
 func (r *Report) count(out ledger.Outcome, err error) {
@@ -109,8 +103,7 @@ func (s *Service) Reconcile(ctx context.Context) (Report, error) {
 	var r Report
 	logger := logging.FromContext(ctx)
 	err := s.stripe.PaymentIntentsSince(ctx, s.now().Add(-s.cfg.Window), func(pi payments.PaymentIntent) error {
-		kind := pi.Metadata[payments.MetadataKind]
-		if kind != ledger.TypeCardTopUp && kind != ledger.TypePackagePurchase {
+		if kind := pi.Kind(); kind != ledger.TypeCardTopUp && kind != ledger.TypePackagePurchase {
 			return nil // not a payment this service started
 		}
 		r.Seen++
@@ -175,11 +168,11 @@ func (s *Service) cancelOne(ctx context.Context, t ledger.Transaction) (ledger.O
 	if err != nil {
 		return ledger.Outcome{}, err
 	}
-	if pi.Status != "succeeded" && pi.Status != "canceled" {
+	if _, ended := settlement.Ended(pi); !ended {
 		// processing: the bank has not answered; leave it for next time.
 		return ledger.Outcome{Result: ledger.ResultIgnored}, nil
 	}
-	if pi.Metadata[payments.MetadataTransactionID] != t.ID {
+	if pi.TransactionID() != t.ID {
 		return ledger.Outcome{}, errors.New("payment intent " + pi.ID + " is not the transaction's")
 	}
 	return s.settle(ctx, "stale", pi)
