@@ -56,8 +56,8 @@ resource "google_firestore_field" "outbox_ttl" {
 }
 
 # CancelStalePayments: transactions of every user (a collection group) with
-# status == "pending" and createdAt < cutoff. An equality and a range on two
-# fields across a collection group need this composite index.
+# status == "pending", type in the payment types and createdAt < cutoff.
+# Equalities and a range across a collection group need this composite index.
 resource "google_firestore_index" "stale_payments" {
   project     = var.project
   database    = "(default)"
@@ -66,6 +66,11 @@ resource "google_firestore_index" "stale_payments" {
 
   fields {
     field_path = "status"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "type"
     order      = "ASCENDING"
   }
 

@@ -56,6 +56,11 @@ const (
 	TypeInvoiceCredit    = "invoice_credit"    // the balance paying a Stripe invoice, as a customer credit
 )
 
+// PaymentTypes are the entries a card payment starts (checkout): the only
+// ones CancelStalePayments and Reconcile settle. The other pending entries
+// (invoice credits, deletion refunds) are finished by their own flows.
+var PaymentTypes = []string{TypeCardTopUp, TypePackagePurchase}
+
 // Transaction statuses.
 const (
 	StatusPending   = "pending"

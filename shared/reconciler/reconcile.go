@@ -132,7 +132,7 @@ func (s *Service) Reconcile(ctx context.Context) (Report, error) {
 func (s *Service) CancelStalePayments(ctx context.Context) (Report, error) {
 	cutoff := s.now().Add(-s.cfg.StaleAfter)
 	snaps, err := s.fs.CollectionGroup(ledger.TransactionsCollection).
-		Where("status", "==", ledger.StatusPending).Where("createdAt", "<", cutoff).
+		Where("status", "==", ledger.StatusPending).Where("type", "in", ledger.PaymentTypes).Where("createdAt", "<", cutoff).
 		Limit(max(s.cfg.BatchSize, 1)).Documents(ctx).GetAll()
 	if err != nil {
 		return Report{}, fmt.Errorf("find stale payments: %w", err)

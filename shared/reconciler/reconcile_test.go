@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"cloud.google.com/go/firestore"
 	"github.com/stripe/stripe-go/v76"
 
 	"example.com/billing/shared/checkout"
@@ -154,5 +155,48 @@ func TestCancelStalePayments(t *testing.T) {
 	// Running again changes nothing.
 	if r, err := e.svc.CancelStalePayments(context.Background()); err != nil || r.Seen != 0 {
 		t.Errorf("second run: %+v, %v", r, err)
+	}
+}
+
+// Pending rows of other kinds (an invoice credit or a deletion refund left
+// half-way, which their own flows finish) are not stale payments: the sweep
+// neither touches them nor lets them use up its batch.
+func TestCancelStalePaymentsTakesOnlyTopUps(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.svc = reconciler.New(e.FS, e.Payments, e.Ledger, reconciler.Config{Window: 72 * time.Hour, StaleAfter: 24 * time.Hour, BatchSize: 1}).
+		WithClock(func() time.Time { return e.clock })
+	ctx := context.Background()
+	others := []ledger.Transaction{
+		{ID: "credit_in_1", UserID: "u1", Type: ledger.TypeInvoiceCredit, Status: ledger.StatusPending},
+		{ID: "refund_1", UserID: "u1", Type: ledger.TypeRefund, Status: ledger.StatusPending},
+	}
+	if err := e.FS.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		for _, o := range others {
+			if err := e.Ledger.Record(tx, o); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	abandoned := e.start(t, "u1", 2500)
+	e.clock = e.clock.Add(25 * time.Hour)
+
+	r, err := e.svc.CancelStalePayments(ctx)
+	if err != nil || r.Seen != 1 || r.Fixed != 1 || r.Failed != 0 {
+		t.Fatalf("report = %+v, %v; want the one top-up seen and canceled", r, err)
+	}
+	if tx, _ := e.Ledger.Transaction(ctx, "u1", abandoned.Transaction.ID); tx.Status != ledger.StatusCanceled {
+		t.Errorf("abandoned top-up is %s, want canceled", tx.Status)
+	}
+	for _, o := range others {
+		if tx, _ := e.Ledger.Transaction(ctx, "u1", o.ID); tx.Status != ledger.StatusPending {
+			t.Errorf("%s %s is %s, want it left pending for its own flow", o.Type, o.ID, tx.Status)
+		}
+	}
+	if r, err := e.svc.CancelStalePayments(ctx); err != nil || r.Seen != 0 {
+		t.Errorf("second run: %+v, %v; want nothing left", r, err)
 	}
 }
