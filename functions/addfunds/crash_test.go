@@ -2,7 +2,9 @@ package addfunds_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -59,6 +61,49 @@ func TestCrashThenRetryEndsLikeACleanRun(t *testing.T) {
 			t.Parallel()
 			if diff := cmp.Diff(clean, run(t, point)); diff != "" {
 				t.Errorf("after a crash at %s (-clean +crashed):\n%s", point, diff)
+			}
+		})
+	}
+}
+
+// A saved card is charged when the intent is created. If recording the
+// intent then fails, the answer must not claim nothing was charged, and a
+// retry with the same Idempotency-Key answers with the real outcome: the
+// same intent, never a second charge, also after Stripe has forgotten the
+// idempotency key (24 h).
+func TestChargedButNotRecordedTellsTheTruthAndRetriesFindTheCharge(t *testing.T) {
+	t.Parallel()
+	for _, wait := range []time.Duration{0, 25 * time.Hour} {
+		t.Run(wait.String(), func(t *testing.T) {
+			t.Parallel()
+			b := testenv.NewBilling(t)
+			h := newServer(b)
+			token := b.Issuer.Token(t, "u1", "u1@example.com")
+			body := map[string]any{"amount": 2500, "paymentMethodId": "pm_card_visa"}
+			req := testenv.Request(http.MethodPost, "/AddFunds", token, body)
+			req.Header.Set("Idempotency-Key", "order-1")
+			inj := fault.New().Fail(fault.CheckoutAfterIntent, 1)
+			first := testenv.Do(t, h, req.WithContext(fault.With(req.Context(), inj)))
+			if first.Status != http.StatusServiceUnavailable || first.ErrorCode() != "temporarily_unavailable" {
+				t.Fatalf("first answer = %d %s, want 503 temporarily_unavailable", first.Status, first.Raw)
+			}
+			msg := first.Body["error"].(map[string]any)["message"].(string)
+			if strings.Contains(msg, "nothing was charged") || !strings.Contains(msg, "may have been charged") {
+				t.Errorf("message %q must say the card may have been charged", msg)
+			}
+			if pis := b.Stripe.PaymentIntents(); len(pis) != 1 || pis[0].Status != "succeeded" {
+				t.Fatalf("intents after the first attempt = %v, want one succeeded", pis)
+			}
+			b.Stripe.Advance(wait)
+			retry := post(t, h, token, body, "order-1")
+			if retry.Status != http.StatusOK || retry.Body["status"] != "succeeded" || retry.Body["paymentIntentId"] != b.Stripe.PaymentIntents()[0].ID {
+				t.Errorf("retry = %d %s, want 200 with the first intent, succeeded", retry.Status, retry.Raw)
+			}
+			if n := len(b.Stripe.PaymentIntents()); n != 1 {
+				t.Errorf("%d intents after the retry, want 1: the card would be charged twice", n)
+			}
+			if txs := history(t, b, "u1"); len(txs) != 1 || txs[0].PaymentIntentID != retry.Body["paymentIntentId"] {
+				t.Errorf("transactions = %+v, want one with the intent recorded", txs)
 			}
 		})
 	}

@@ -20,6 +20,7 @@ var (
 	errRejected          = httpx.Errorf(http.StatusBadGateway, "payment_provider_unavailable", "The payment provider refused the request; nothing was charged. Please try again later or contact support.")
 	errAccountClosing    = httpx.Errorf(http.StatusConflict, "account_pending_deletion", "This account is being deleted; no new payments can be made. Cancel the deletion first to add funds.")
 	errStorage           = httpx.Errorf(http.StatusServiceUnavailable, "temporarily_unavailable", "We could not record the payment right now; nothing was charged. Please try again in a minute.")
+	errNotRecorded       = httpx.Errorf(http.StatusServiceUnavailable, "temporarily_unavailable", "The payment reached the payment provider but could not be recorded here, so your card may have been charged. Nothing is lost: a charge is credited to your balance automatically. Retry with the same Idempotency-Key to see the payment's outcome without paying twice.")
 )
 
 func amountTooLow(minCents int64) error {
@@ -39,6 +40,7 @@ var errs = httpx.Errors{
 	Is: []httpx.Rule{
 		{Err: checkout.ErrBadIdempotencyKey, Answer: errBadKey},
 		{Err: checkout.ErrAccountClosing, Answer: errAccountClosing},
+		{Err: checkout.ErrNotRecorded, Answer: errNotRecorded},
 	},
 	Unavailable: errUnavailable,
 	Rejected:    errRejected,

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"example.com/billing/shared/customer"
 	"example.com/billing/shared/fault"
@@ -25,6 +26,12 @@ import (
 // ErrAccountClosing: the account is being deleted (or is); billing has
 // stopped, so no payment may start.
 var ErrAccountClosing = errors.New("the account is being deleted")
+
+// ErrNotRecorded: the PaymentIntent exists in Stripe (and, with a saved
+// card, may have been charged) but could not be recorded here. The webhook
+// still finds the transaction by the intent's metadata, and a retry with the
+// same Idempotency-Key answers with the intent's real outcome.
+var ErrNotRecorded = errors.New("the payment was sent to Stripe but not recorded")
 
 // ErrBadIdempotencyKey: a client key we cannot use.
 var ErrBadIdempotencyKey = errors.New("the Idempotency-Key header must be 1 to 255 printable characters")
@@ -43,6 +50,7 @@ type (
 	intents interface {
 		CreatePaymentIntent(ctx context.Context, p payments.NewPaymentIntent, idempotencyKey string) (payments.PaymentIntent, error)
 		GetPaymentIntent(ctx context.Context, id string) (payments.PaymentIntent, error)
+		FindPaymentIntent(ctx context.Context, customerID, transactionID string, since time.Time) (payments.PaymentIntent, error)
 	}
 	topUps interface {
 		Transaction(ctx context.Context, userID, txID string) (ledger.Transaction, error)
@@ -136,19 +144,34 @@ func (s *Service) Start(ctx context.Context, p Payment) (Started, error) {
 	if p.PackageID != "" {
 		metadata[payments.MetadataPackageID] = p.PackageID
 	}
-	pi, err := s.intents.CreatePaymentIntent(ctx, payments.NewPaymentIntent{
-		CustomerID:      acct.CustomerID,
-		Amount:          tx.ChargeAmount,
-		Currency:        tx.Currency,
-		PaymentMethodID: tx.PaymentMethodID,
-		Description:     p.Description,
-		Metadata:        metadata,
-	}, IdempotencyKey(tx.ID))
-	if err != nil {
-		return Started{}, s.failed(ctx, tx, err)
+	// A transaction that existed without its intent is a retry after a
+	// failure that may have come after Stripe created the intent: look for
+	// it first, since Stripe forgets the idempotency key after 24 h and a
+	// second intent could charge a saved card twice.
+	var pi payments.PaymentIntent
+	if !created {
+		var err error
+		pi, err = s.intents.FindPaymentIntent(ctx, acct.CustomerID, tx.ID, tx.CreatedAt.Add(-time.Minute))
+		if err != nil && !errors.Is(err, payments.ErrNotFound) {
+			return Started{}, err
+		}
+	}
+	if pi.ID == "" {
+		var err error
+		pi, err = s.intents.CreatePaymentIntent(ctx, payments.NewPaymentIntent{
+			CustomerID:      acct.CustomerID,
+			Amount:          tx.ChargeAmount,
+			Currency:        tx.Currency,
+			PaymentMethodID: tx.PaymentMethodID,
+			Description:     p.Description,
+			Metadata:        metadata,
+		}, IdempotencyKey(tx.ID))
+		if err != nil {
+			return Started{}, s.failed(ctx, tx, err)
+		}
 	}
 	if err := fault.Point(ctx, fault.CheckoutAfterIntent); err != nil {
-		return Started{}, err
+		return Started{}, fmt.Errorf("%w: %w", ErrNotRecorded, err)
 	}
 	attach := s.ledger.AttachPaymentIntent
 	if created {
@@ -156,9 +179,8 @@ func (s *Service) Start(ctx context.Context, p Payment) (Started, error) {
 	}
 	if err := attach(ctx, tx.UserID, tx.ID, pi.ID); err != nil {
 		// The intent exists and carries our ids in its metadata, so the
-		// webhook still finds the transaction; a retry with the same
-		// Idempotency-Key gets the same intent from Stripe.
-		return Started{}, err
+		// webhook still finds the transaction.
+		return Started{}, fmt.Errorf("%w: %w", ErrNotRecorded, err)
 	}
 	logging.FromContext(ctx).InfoContext(ctx, "payment started", "type", p.Type, "transaction_id", tx.ID,
 		"payment_intent_id", pi.ID, "charge", tx.ChargeAmount, "status", pi.Status)

@@ -149,6 +149,33 @@ func (c *Client) PaymentIntentsSince(ctx context.Context, since time.Time, fn fu
 	return nil
 }
 
+// FindPaymentIntent returns the customer's PaymentIntent created at or
+// after since whose metadata names the transaction, or ErrNotFound. It is
+// the look-up before re-creating an intent whose idempotency key Stripe may
+// have forgotten (24 h); a list, unlike a search, sees an intent at once.
+func (c *Client) FindPaymentIntent(ctx context.Context, customerID, transactionID string, since time.Time) (PaymentIntent, error) {
+	const op = "find payment intent"
+	if err := c.ready(ctx, op); err != nil {
+		return PaymentIntent{}, err
+	}
+	params := &stripe.PaymentIntentListParams{
+		Customer:     stripe.String(customerID),
+		CreatedRange: &stripe.RangeQueryParams{GreaterThanOrEqual: since.Unix()},
+	}
+	params.Context = ctx
+	params.Limit = stripe.Int64(100)
+	iter := c.api.PaymentIntents.List(params)
+	for iter.Next() {
+		if pi := paymentIntentFrom(iter.PaymentIntent()); pi.TransactionID() == transactionID {
+			return pi, nil
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return PaymentIntent{}, fail(ctx, op, err)
+	}
+	return PaymentIntent{}, &Error{Op: op, Kind: ErrNotFound, Message: "no payment intent names transaction " + transactionID}
+}
+
 // CancelPaymentIntent cancels an intent that can no longer complete
 // usefully. An intent that already succeeded or was canceled is returned as
 // it is (with its status), not as an error, so the caller can act on it.
