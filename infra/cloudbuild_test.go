@@ -153,9 +153,17 @@ func TestCloudBuildDeploysEveryEntryPoint(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			exposure, ingress := "--no-allow-unauthenticated", "internal-only"
+			ingress := "internal-only"
 			if f.public {
-				exposure, ingress = "--allow-unauthenticated", "all"
+				ingress = "all"
+			}
+			// No --[no-]allow-unauthenticated: who may invoke is
+			// Terraform's, and the deployer has no role on the Cloud Run
+			// service that flag would change.
+			for _, a := range s.Args {
+				if strings.Contains(a, "allow-unauthenticated") {
+					t.Errorf("step %q: %s sets the invokers, which Terraform owns (the deployer may not change them)", s.ID, a)
+				}
 			}
 			want := map[string]string{
 				"--gen2":                  "",
@@ -164,7 +172,6 @@ func TestCloudBuildDeploysEveryEntryPoint(t *testing.T) {
 				"--source":                ".",
 				"--entry-point":           ep,
 				"--trigger-http":          "",
-				exposure:                  "",
 				"--ingress-settings":      ingress,
 				"--service-account":       sa + "@$PROJECT_ID.iam.gserviceaccount.com",
 				"--build-service-account": builder,
