@@ -247,3 +247,60 @@ func TestDeployerCanOnlyDeploy(t *testing.T) {
 		t.Errorf("modules/function: %d google_cloudfunctions2_function_iam_member, want 1 (the deployer's)", n)
 	}
 }
+
+// Each function reads only its own secrets and publishes only to its own
+// topics (TestFunctionAccess says which): the module grants its account
+// each secret of var.secrets and each topic of var.publishes_to, one
+// resource at a time, and nothing else in the configuration grants a
+// secret, or publishing, to a function.
+func TestSecretsAndTopicsPerFunction(t *testing.T) {
+	t.Parallel()
+	module := loadTerraform(t, filepath.FromSlash(functionModule))
+	perResource := []struct {
+		typ, target, forEach, role string
+	}{
+		{"google_secret_manager_secret_iam_member", "secret_id", "var.secrets", "roles/secretmanager.secretAccessor"},
+		{"google_pubsub_topic_iam_member", "topic", "var.publishes_to", "roles/pubsub.publisher"},
+	}
+	for _, want := range perResource {
+		rs := module.resourcesOf(want.typ)
+		if len(rs) != 1 {
+			t.Errorf("modules/function: %d %s, want 1 (for_each = %s)", len(rs), want.typ, want.forEach)
+			continue
+		}
+		for name, r := range rs {
+			addr := want.typ + "." + name
+			if got := exprName(attr(r, "for_each")); got != want.forEach {
+				t.Errorf("%s: for_each = %s, want %s", addr, got, want.forEach)
+			}
+			if got := exprName(attr(r, want.target)); got != "each.value" {
+				t.Errorf("%s: %s = %s, want each.value (one grant per resource)", addr, want.target, got)
+			}
+			if got := exprName(attr(r, "role")); got != want.role {
+				t.Errorf("%s: role = %s, want %s", addr, got, want.role)
+			}
+			if got := exprName(attr(r, "member")); got != "local.member" {
+				t.Errorf("%s: member = %s, want the function's own account (local.member)", addr, got)
+			}
+		}
+	}
+
+	// The root grants no secret at all, and publishing only to the Pub/Sub
+	// service agent (dead letters) and the outside publishers it is given,
+	// per topic.
+	root := loadTerraform(t, ".")
+	var got []string
+	for _, g := range root.grants(t) {
+		if strings.HasPrefix(g.addr, "google_secret_manager_secret_iam_member.") || strings.HasPrefix(g.addr, "google_pubsub_topic_iam_member.") {
+			got = append(got, g.String())
+		}
+	}
+	want := []string{
+		"each.value gets roles/pubsub.publisher on local.topics (google_pubsub_topic_iam_member.external_publisher)",
+		"each.value gets roles/pubsub.subscriber on local.topics (google_pubsub_topic_iam_member.external_subscriber)",
+		"local.pubsub_service_agent gets roles/pubsub.publisher on google_pubsub_topic.dead_letter (google_pubsub_topic_iam_member.dead_letter_publisher)",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("secret and topic grants outside modules/function (-want +got):\n%s", diff)
+	}
+}
