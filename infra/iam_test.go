@@ -120,6 +120,15 @@ func (c *tfConfig) forEachValues(b *hclsyntax.Block, expr hclsyntax.Expression) 
 	return []string{"each.value"}
 }
 
+// names returns the grants as sentences, for comparing.
+func names(gs []grant) []string {
+	var out []string
+	for _, g := range gs {
+		out = append(out, g.String())
+	}
+	return out
+}
+
 // grantsTo returns the grants whose member is one of names.
 func grantsTo(all []grant, names ...string) []grant {
 	var out []grant
@@ -196,31 +205,37 @@ func TestDeployerCanOnlyDeploy(t *testing.T) {
 
 	// In the module: developer on this function, actAs this function's
 	// account, and nothing more.
-	want := []grant{
-		{addr: "google_cloudfunctions2_function_iam_member.deployer", member: "var.deployer_email", role: "roles/cloudfunctions.developer", on: "google_cloudfunctions2_function.function"},
-		{addr: "google_service_account_iam_member.deployer", member: "var.deployer_email", role: "roles/iam.serviceAccountUser", on: "google_service_account.function"},
+	want := []string{
+		"var.deployer_email gets roles/cloudfunctions.developer on google_cloudfunctions2_function.function (google_cloudfunctions2_function_iam_member.deployer)",
+		"var.deployer_email gets roles/iam.serviceAccountUser on google_service_account.function (google_service_account_iam_member.deployer)",
 	}
-	if diff := cmp.Diff(want, grantsTo(module.grants(t), "var.deployer_email"), cmp.AllowUnexported(grant{})); diff != "" {
+	if diff := cmp.Diff(want, names(grantsTo(module.grants(t), "var.deployer_email"))); diff != "" {
 		t.Errorf("modules/function: the deployer's grants (-want +got):\n%s", diff)
 	}
 
-	// In the root: acting as the build account, and the project roles
-	// TestProjectWideGrants names.
+	// In the root: acting as the build account and the test account, the
+	// builds' buckets, and the project roles TestProjectWideGrants names.
 	var got []grant
 	for _, g := range grantsTo(root.grants(t), "google_service_account.deployer") {
 		if g.on != "project" {
 			got = append(got, g)
 		}
 	}
-	want = []grant{
-		{addr: "google_service_account_iam_member.deployer_uses_builder", member: "google_service_account.deployer", role: "roles/iam.serviceAccountUser", on: "google_service_account.builder"},
+	want = []string{
+		"google_service_account.deployer gets roles/iam.serviceAccountUser on google_service_account.builder (google_service_account_iam_member.deployer_uses_builder)",
+		"google_service_account.deployer gets roles/iam.serviceAccountUser on google_service_account.tester (google_service_account_iam_member.deployer_uses_tester)",
+		"google_service_account.deployer gets roles/storage.legacyBucketReader on google_storage_bucket.builds (google_storage_bucket_iam_member.builds_deployer)",
+		"google_service_account.deployer gets roles/storage.objectCreator on google_storage_bucket.builds (google_storage_bucket_iam_member.builds_deployer)",
+		"google_service_account.deployer gets roles/storage.objectViewer on google_storage_bucket.builds (google_storage_bucket_iam_member.builds_deployer)",
+		"google_service_account.deployer gets roles/storage.objectViewer on google_storage_bucket.test_logs (google_storage_bucket_iam_member.test_logs_deployer)",
 	}
-	if diff := cmp.Diff(want, got, cmp.AllowUnexported(grant{})); diff != "" {
+	if diff := cmp.Diff(want, names(got)); diff != "" {
 		t.Errorf("the deployer's grants on resources (-want +got):\n%s", diff)
 	}
 
-	// The custom role: only calls that name no function. Updating a
-	// function, its source or its IAM is granted per function.
+	// The custom role: only calls that name no function (the deploy's
+	// upload and operations, the test build). Updating a function, its
+	// source or its IAM is granted per function.
 	role := root.resources["google_project_iam_custom_role.deployer"]
 	if role == nil {
 		t.Fatal("google_project_iam_custom_role.deployer is not declared")
@@ -230,6 +245,8 @@ func TestDeployerCanOnlyDeploy(t *testing.T) {
 		t.Fatalf("google_project_iam_custom_role.deployer: permissions: %v", err)
 	}
 	wantPerms := []string{
+		"cloudbuild.builds.create",
+		"cloudbuild.builds.get",
 		"cloudfunctions.functions.generateUploadUrl",
 		"cloudfunctions.operations.get",
 	}
