@@ -1,5 +1,6 @@
-# Firestore: the (default) database in Native mode, the TTL policies, and
-# the one composite index.
+# Firestore: the (default) database in Native mode, its security rules
+# (firestore.rules: no client access), the TTL policies, and the composite
+# indexes.
 #
 # Indexes: every lookup on the payment paths is by document id, and the
 # queries of the README's Firestore layout (a user's history by createdAt
@@ -25,6 +26,40 @@ resource "google_firestore_database" "default" {
   deletion_policy                   = "ABANDON"
 
   depends_on = [google_project_service.enabled]
+}
+
+# Security rules judge only client requests (web and mobile SDKs, REST with
+# an end user's token); the functions use server credentials, which rules do
+# not apply to. No client should ever reach the ledger, so firestore.rules
+# refuses everything, and this release makes it the rules of the (default)
+# database. A ruleset is immutable: a changed file creates a new one (before
+# the old one goes, since the release still points at it), and the release
+# is replaced to point at it.
+resource "google_firebaserules_ruleset" "firestore" {
+  project = var.project
+
+  source {
+    files {
+      name    = "firestore.rules"
+      content = file("${path.module}/firestore.rules")
+    }
+  }
+
+  lifecycle {
+    create_before_destroy = true
+  }
+
+  depends_on = [google_project_service.enabled, google_firestore_database.default]
+}
+
+resource "google_firebaserules_release" "firestore" {
+  project      = var.project
+  name         = "cloud.firestore"
+  ruleset_name = "projects/${var.project}/rulesets/${google_firebaserules_ruleset.firestore.name}"
+
+  lifecycle {
+    replace_triggered_by = [google_firebaserules_ruleset.firestore]
+  }
 }
 
 # Processed Stripe events keep 30 days (expireAt), longer than Stripe's 3

@@ -30,6 +30,7 @@ resource "google_project_service" "enabled" {
     "cloudfunctions.googleapis.com",
     "cloudresourcemanager.googleapis.com",
     "cloudscheduler.googleapis.com",
+    "firebaserules.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",
     "logging.googleapis.com",
@@ -104,31 +105,8 @@ resource "terraform_data" "build_ready" {
   depends_on = [google_project_iam_member.builder, google_project_service.enabled]
 }
 
-# cloudbuild.yaml runs as this account: it deploys code to the existing
-# functions and nothing else (each function module lets it act as that
-# function's account and manage that function's invokers).
-resource "google_service_account" "deployer" {
-  project      = var.project
-  account_id   = "billing-deployer"
-  display_name = "Billing: cloudbuild.yaml (test, then deploy)"
-}
-
-resource "google_project_iam_member" "deployer" {
-  for_each = toset([
-    "roles/cloudfunctions.developer",
-    "roles/logging.logWriter",
-  ])
-
-  project = var.project
-  role    = each.value
-  member  = "serviceAccount:${google_service_account.deployer.email}"
-}
-
-resource "google_service_account_iam_member" "deployer_uses_builder" {
-  service_account_id = google_service_account.builder.name
-  role               = "roles/iam.serviceAccountUser"
-  member             = "serviceAccount:${google_service_account.deployer.email}"
-}
+# The account cloudbuild.yaml runs as (billing-deployer) is in
+# cloudbuild.tf, with everything else the deploy build needs.
 
 # Pub/Sub pushes to the event functions with this account's OIDC token;
 # each event function lets it (and nobody else) invoke it.

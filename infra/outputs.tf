@@ -49,7 +49,12 @@ output "deployer_service_account" {
   value       = google_service_account.deployer.email
 }
 
+output "tester_service_account" {
+  description = "The account infra/cloudbuild.test.yaml (the tests of every deploy) runs as: no project roles."
+  value       = google_service_account.tester.email
+}
+
 output "deploy_command" {
-  description = "Run from the repository root: tests, then deploys every function's code."
-  value       = "gcloud builds submit --project=${var.project} --config=cloudbuild.yaml --ignore-file=infra/deploy.gcloudignore --substitutions=_REGION=${var.region} ."
+  description = "Run from the repository root: tests (as billing-tester), then deploys every function's code (as billing-deployer)."
+  value       = "gcloud builds submit --project=${var.project} --config=cloudbuild.yaml --ignore-file=infra/deploy.gcloudignore --gcs-source-staging-dir=gs://${google_storage_bucket.builds.name}/deploy --substitutions=_REGION=${var.region} ."
 }

@@ -133,6 +133,13 @@ func TestEveryEntryPointIsDeployed(t *testing.T) {
 // Each function gets exactly the environment, secrets and topics it needs
 // (least privilege: a secret or a topic it is given, its account can read
 // or publish to), and nothing is set that the Go code does not read.
+//
+// The rows follow what each entry point calls. The Stripe key goes to every
+// function that calls Stripe (through shared/payments); a function built on
+// services that hold a Stripe client but never call it gets none (a missing
+// key fails only the calls, see payments.New). The webhook secret is the
+// webhook's alone. A deletion topic goes to the functions that flush the
+// outbox rows of that topic (shared/closing, shared/events).
 func TestFunctionAccess(t *testing.T) {
 	t.Parallel()
 	var (
@@ -141,7 +148,12 @@ func TestFunctionAccess(t *testing.T) {
 		deletion = []string{"USAGE_PRICE_STORAGE_CENTS_PER_TB_MONTH", "USAGE_PRICE_EGRESS_CENTS_PER_TB", "USAGE_PRICE_SEGMENT_CENTS_PER_MONTH", "DELETION_INVOICE_DAYS"}
 		key      = []string{"STRIPE_SECRET_KEY"}
 		webhook  = []string{"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"}
-		outbox   = []string{"account-deletion-requested", "account-deleted", "account-deletion-canceled"}
+		// Advancing a deletion (or sweeping the outbox) publishes whatever
+		// the deletion has recorded: any of the three.
+		outbox = []string{"account-deletion-requested", "account-deleted", "account-deletion-canceled"}
+		// Canceling publishes its own event and the request's if still
+		// pending; a cancelable deletion never has account-deleted.
+		cancel = []string{"account-deletion-requested", "account-deletion-canceled"}
 	)
 	env := func(parts ...[]string) []string { return slices.Concat(parts...) }
 	cases := []struct {
@@ -152,16 +164,19 @@ func TestFunctionAccess(t *testing.T) {
 	}{
 		{"AddFunds", env(common, auth, []string{"ADD_FUNDS_ENABLED", "ADD_FUNDS_MIN_CENTS", "ADD_FUNDS_MAX_CENTS"}), key, nil},
 		{"PurchasePackage", env(common, auth, []string{"PACKAGE_PLANS"}), key, nil},
+		// Firestore only (the ledger).
 		{"Balance", env(common, auth), nil, nil},
 		{"Account", env(common, auth), key, nil},
 		{"AccountSetup", env(common, auth), key, nil},
 		// Builds the deletion service (prices) but publishes nothing.
 		{"DeletionCheck", env(common, auth, deletion), key, nil},
 		{"RequestDeletion", env(common, auth, deletion), key, outbox},
-		{"CancelDeletion", env(common, auth, deletion), key, outbox},
+		// A Firestore transaction and the outbox: no Stripe call.
+		{"CancelDeletion", env(common, auth, deletion), nil, cancel},
 		// Stripe signs the webhook: no console auth. It completes deletions.
 		{"StripeWebhook", env(common, deletion), webhook, outbox},
 		{"OnUserActivated", common, key, nil},
+		// Firestore only (metering.Store).
 		{"OnUsageReported", common, nil, nil},
 		{"RepairCustomers", env(common, []string{"REPAIR_BATCH_SIZE"}), key, nil},
 		{"DeletionSweep", env(common, deletion, []string{"DELETION_SWEEP_BATCH_SIZE"}), key, outbox},

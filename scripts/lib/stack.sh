@@ -46,22 +46,26 @@ stack_spawn() {
 	STACK_LAST_PID=$!
 }
 
-# Firestore emulator, unless FIRESTORE_EMULATOR_HOST is already set.
+# Firestore emulator, unless FIRESTORE_EMULATOR_HOST is already set. It
+# enforces the production security rules (infra/firestore.rules: no client
+# access) on every request without the emulator's admin token, "Bearer
+# owner", which the Go client sends as the functions' server credentials.
 stack_start_firestore() {
 	if [[ -n ${FIRESTORE_EMULATOR_HOST:-} ]]; then
 		stack_log "using Firestore emulator at $FIRESTORE_EMULATOR_HOST"
 		return
 	fi
-	local sdk jar port
+	local sdk jar port rules=$STACK_ROOT/infra/firestore.rules
 	sdk=$(stack_sdk_root)
 	jar="$sdk/platform/cloud-firestore-emulator/cloud-firestore-emulator.jar"
 	[[ -f $jar ]] || stack_die "the Firestore emulator is not installed: apt-get install google-cloud-cli-firestore-emulator (or gcloud components install cloud-firestore-emulator)"
+	[[ -f $rules ]] || stack_die "the Firestore security rules are missing: $rules"
 	command -v java >/dev/null 2>&1 || stack_die "java is not installed; the emulators need Java 11+ (apt-get install openjdk-17-jre-headless)"
 	port=$(stack_free_port)
 	# java directly (not the wrapper script), so the PID we hold is the JVM's.
 	JAVA_TOOL_OPTIONS=${JAVA_TOOL_OPTIONS:--Xmx512m} stack_spawn firestore \
 		java -Duser.language=en -cp "$jar" com.google.cloud.datastore.emulator.firestore.CloudFirestore \
-		start --host=127.0.0.1 --port="$port"
+		start --host=127.0.0.1 --port="$port" --rules="$rules"
 	stack_wait firestore "http://127.0.0.1:$port/" 60 "$STACK_LAST_PID"
 	export FIRESTORE_EMULATOR_HOST=127.0.0.1:$port
 }

@@ -42,7 +42,8 @@ resource "google_pubsub_topic_iam_member" "publisher" {
   member  = local.member
 }
 
-# cloudbuild.yaml redeploys the code as this same account.
+# cloudbuild.yaml redeploys the code as this same account: the deployer may
+# act as it (and as no other function's account).
 resource "google_service_account_iam_member" "deployer" {
   service_account_id = google_service_account.function.name
   role               = "roles/iam.serviceAccountUser"
@@ -146,14 +147,16 @@ resource "google_cloud_run_v2_service_iam_member" "push" {
   member   = "serviceAccount:${var.push_service_account_email}"
 }
 
-# gcloud functions deploy --[no-]allow-unauthenticated reads and writes the
-# service's IAM policy: the deployer administers this service only.
-resource "google_cloud_run_v2_service_iam_member" "deployer" {
-  project  = var.project
-  location = var.region
-  name     = google_cloudfunctions2_function.function.name
-  role     = "roles/run.admin"
-  member   = "serviceAccount:${var.deployer_email}"
+# The deployer may deploy code to this function and to no other: Cloud
+# Functions developer on the function itself (get, update, set its source),
+# not on the project. Nothing on the Cloud Run service: its invokers are
+# Terraform's (above), and the deploy step names none.
+resource "google_cloudfunctions2_function_iam_member" "deployer" {
+  project        = var.project
+  location       = var.region
+  cloud_function = google_cloudfunctions2_function.function.name
+  role           = "roles/cloudfunctions.developer"
+  member         = "serviceAccount:${var.deployer_email}"
 }
 
 # The event functions are deployed as (private) HTTP functions fed by this

@@ -45,7 +45,7 @@ variable "build_service_account" {
 }
 
 variable "deployer_email" {
-  description = "Service account of cloudbuild.yaml, which redeploys the function's code: it acts as the function's account and manages its Cloud Run service's invokers."
+  description = "Service account of cloudbuild.yaml, which redeploys the function's code: it may act as the function's account and deploy to this function only (no access to its Cloud Run service)."
   type        = string
 }
 
