@@ -11,6 +11,7 @@ import (
 	"example.com/billing/shared/httpx"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/logging"
+	"example.com/billing/shared/store"
 )
 
 // accounts is what PurchasePackage needs to know of the user's account.
@@ -74,7 +75,7 @@ func (s *PurchaseServer) handlePurchase(w http.ResponseWriter, r *http.Request) 
 	switch {
 	case err == nil && acct.Plan != "":
 		return Response{}, errAlreadyPurchased
-	case err != nil && !errors.Is(err, ledger.ErrNotFound):
+	case err != nil && !errors.Is(err, store.ErrNotFound):
 		return Response{}, err
 	}
 	started, err := s.checkout.Start(ctx, checkout.Payment{

@@ -10,6 +10,7 @@ import (
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/metering"
 	"example.com/billing/shared/payments"
+	"example.com/billing/shared/store"
 	"example.com/billing/shared/testsupport/stripetest"
 )
 
@@ -51,7 +52,7 @@ func FuzzDispatch(f *testing.F) {
 			}
 			return
 		}
-		if ledger.CheckID(ev.ID) != nil {
+		if store.CheckID(ev.ID) != nil {
 			return // the handler answers 400 malformed_event
 		}
 		effect, _, err := srv.effectOf(ev)

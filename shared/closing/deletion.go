@@ -34,6 +34,7 @@ import (
 	"example.com/billing/shared/logging"
 	"example.com/billing/shared/metering"
 	"example.com/billing/shared/payments"
+	"example.com/billing/shared/store"
 )
 
 // Collection holds one document per user: deletions/{userId}.
@@ -203,7 +204,7 @@ func (s *Service) ref(userID string) *firestore.DocumentRef {
 }
 
 func (s *Service) accountRef(userID string) *firestore.DocumentRef {
-	return s.fs.Collection(ledger.AccountsCollection).Doc(userID)
+	return s.fs.Collection(store.AccountsCollection).Doc(userID)
 }
 
 // Get returns the user's deletion, or a zero Deletion (State "") if none.

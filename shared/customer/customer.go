@@ -21,9 +21,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/logging"
 	"example.com/billing/shared/payments"
+	"example.com/billing/shared/store"
 )
 
 // Payments statuses of an account.
@@ -119,7 +119,7 @@ const IndexCollection = "stripe_customers"
 
 // UserIn reads, inside tx, the user of a Stripe customer.
 func (s *Service) UserIn(tx *firestore.Transaction, customerID string) (string, bool, error) {
-	if ledger.CheckID(customerID) != nil {
+	if store.CheckID(customerID) != nil {
 		return "", false, nil
 	}
 	snap, err := tx.Get(s.fs.Collection(IndexCollection).Doc(customerID))
@@ -139,17 +139,17 @@ func (s *Service) UserIn(tx *firestore.Transaction, customerID string) (string, 
 func IdempotencyKey(userID string) string { return "customer:" + userID }
 
 func (s *Service) ref(userID string) *firestore.DocumentRef {
-	return s.fs.Collection(ledger.AccountsCollection).Doc(userID)
+	return s.fs.Collection(store.AccountsCollection).Doc(userID)
 }
 
-// Get returns the stored account, or ledger.ErrNotFound.
+// Get returns the stored account, or store.ErrNotFound.
 func (s *Service) Get(ctx context.Context, userID string) (Account, error) {
-	if err := ledger.CheckID(userID); err != nil {
+	if err := store.CheckID(userID); err != nil {
 		return Account{}, err
 	}
 	snap, err := s.ref(userID).Get(ctx)
 	if status.Code(err) == codes.NotFound {
-		return Account{}, fmt.Errorf("account %s: %w", userID, ledger.ErrNotFound)
+		return Account{}, fmt.Errorf("account %s: %w", userID, store.ErrNotFound)
 	}
 	if err != nil {
 		return Account{}, fmt.Errorf("read account %s: %w", userID, err)
@@ -232,7 +232,7 @@ func (s *Service) create(ctx context.Context, acct Account) (Account, error) {
 // someone is working on. With onlyIfDue an account whose repairAt is still
 // ahead is left alone.
 func (s *Service) claim(ctx context.Context, userID, email string, onlyIfDue bool) (Account, error) {
-	if err := ledger.CheckID(userID); err != nil {
+	if err := store.CheckID(userID); err != nil {
 		return Account{}, err
 	}
 	var acct Account

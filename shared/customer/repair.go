@@ -7,8 +7,8 @@ import (
 
 	"cloud.google.com/go/firestore"
 
-	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/logging"
+	"example.com/billing/shared/store"
 )
 
 // RepairReport says what one sweep did.
@@ -26,7 +26,7 @@ type RepairReport struct {
 // again after its lease. Only a failure to query Firestore is an error;
 // Stripe failures are counted and rescheduled.
 func (s *Service) Repair(ctx context.Context, limit int) (RepairReport, error) {
-	snaps, err := s.fs.Collection(ledger.AccountsCollection).
+	snaps, err := s.fs.Collection(store.AccountsCollection).
 		Where("repairAt", "<=", s.now()).
 		OrderBy("repairAt", firestore.Asc).
 		Limit(limit).

@@ -9,6 +9,8 @@ import (
 	"cloud.google.com/go/firestore"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"example.com/billing/shared/store"
 )
 
 // Transaction is one ledger entry, stored at
@@ -85,7 +87,7 @@ func (t TopUp) Matches(tr Transaction) bool {
 // ErrConflict. A create is atomic on its own, so the first attempt costs one
 // write and no transaction.
 func (l *Ledger) BeginTopUp(ctx context.Context, t TopUp) (tr Transaction, created bool, err error) {
-	if err := errors.Join(CheckID(t.UserID), CheckID(t.ID)); err != nil {
+	if err := errors.Join(store.CheckID(t.UserID), store.CheckID(t.ID)); err != nil {
 		return Transaction{}, false, err
 	}
 	ref := l.transactionRef(t.UserID, t.ID)
@@ -133,7 +135,7 @@ func (l *Ledger) AttachNewPaymentIntent(ctx context.Context, userID, txID, payme
 
 // Transaction returns one of the user's transactions, or ErrNotFound.
 func (l *Ledger) Transaction(ctx context.Context, userID, txID string) (Transaction, error) {
-	if err := errors.Join(CheckID(userID), CheckID(txID)); err != nil {
+	if err := errors.Join(store.CheckID(userID), store.CheckID(txID)); err != nil {
 		return Transaction{}, err
 	}
 	snap, err := l.transactionRef(userID, txID).Get(ctx)
@@ -254,7 +256,7 @@ type Payment struct {
 func (l *Ledger) SettleTopUp(p Payment) Effect {
 	return func(ctx context.Context, tx *firestore.Transaction) (Outcome, error) {
 		out := Outcome{UserID: p.UserID, TransactionID: p.TransactionID}
-		if CheckID(p.UserID) != nil || CheckID(p.TransactionID) != nil {
+		if store.CheckID(p.UserID) != nil || store.CheckID(p.TransactionID) != nil {
 			out.Result, out.Detail = ResultUnmatched, "payment intent has no valid user_id/transaction_id metadata"
 			return out, nil
 		}
@@ -302,7 +304,7 @@ func (l *Ledger) SettleTopUp(p Payment) Effect {
 				credit = t.Amount
 				// The plan is the user's once the package is paid, in the
 				// same transaction as its credit.
-				if err := tx.Set(l.fs.Collection(AccountsCollection).Doc(p.UserID), map[string]any{
+				if err := tx.Set(l.fs.Collection(store.AccountsCollection).Doc(p.UserID), map[string]any{
 					"plan": t.PackageID, "planPurchasedAt": now, "updatedAt": now,
 				}, firestore.MergeAll); err != nil {
 					return Outcome{}, err
