@@ -5,9 +5,9 @@ import (
 	"errors"
 	"net/http"
 
+	"example.com/billing/shared/account"
 	"example.com/billing/shared/checkout"
 	"example.com/billing/shared/config"
-	"example.com/billing/shared/customer"
 	"example.com/billing/shared/httpx"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/logging"
@@ -16,7 +16,7 @@ import (
 
 // accounts is what PurchasePackage needs to know of the user's account.
 type accounts interface {
-	Get(ctx context.Context, userID string) (customer.Account, error)
+	Get(ctx context.Context, userID string) (account.Account, error)
 }
 
 // PurchaseServer handles PurchasePackage: a partner sign-up buys a package

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"net/http"
 
+	"example.com/billing/shared/account"
 	"example.com/billing/shared/auth"
 	"example.com/billing/shared/customer"
 	"example.com/billing/shared/httpx"
@@ -23,8 +24,8 @@ type (
 		Authenticate(r *http.Request) (auth.User, error)
 	}
 	customers interface {
-		Ensure(ctx context.Context, userID, email string) (customer.Account, error)
-		EnsureIfDue(ctx context.Context, userID, email string) (customer.Account, error)
+		Ensure(ctx context.Context, userID, email string) (account.Account, error)
+		EnsureIfDue(ctx context.Context, userID, email string) (account.Account, error)
 	}
 )
 

@@ -15,7 +15,7 @@ import (
 	"fmt"
 	"strings"
 
-	"example.com/billing/shared/customer"
+	"example.com/billing/shared/account"
 	"example.com/billing/shared/fault"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/logging"
@@ -23,8 +23,8 @@ import (
 )
 
 // ErrAccountClosing: the account is being deleted (or is); billing has
-// stopped, so no payment may start.
-var ErrAccountClosing = errors.New("the account is being deleted")
+// stopped, so no payment may start. It is account.ErrClosing.
+var ErrAccountClosing = account.ErrClosing
 
 // ErrBadIdempotencyKey: a client key we cannot use.
 var ErrBadIdempotencyKey = errors.New("the Idempotency-Key header must be 1 to 255 printable characters")
@@ -38,7 +38,7 @@ const (
 // What the service needs of its dependencies.
 type (
 	customers interface {
-		Ensure(ctx context.Context, userID, email string) (customer.Account, error)
+		Ensure(ctx context.Context, userID, email string) (account.Account, error)
 	}
 	intents interface {
 		CreatePaymentIntent(ctx context.Context, p payments.NewPaymentIntent, idempotencyKey string) (payments.PaymentIntent, error)
@@ -118,8 +118,8 @@ func (s *Service) Start(ctx context.Context, p Payment) (Started, error) {
 	if err != nil {
 		return Started{}, err
 	}
-	if acct.Status != "" {
-		return Started{}, fmt.Errorf("%w (%s)", ErrAccountClosing, acct.Status)
+	if err := acct.MayReceiveMoney(); err != nil {
+		return Started{}, err
 	}
 	tx, created, err := s.ledger.BeginTopUp(ctx, topUp)
 	if err != nil {

@@ -63,12 +63,8 @@ func (s *Service) record(ctx context.Context, userID string) (Deletion, error) {
 			d = prev
 			return nil
 		}
-		snap, err := tx.Get(s.accountRef(userID))
+		acct, err := s.accounts.GetIn(tx, userID)
 		if err != nil {
-			return fmt.Errorf("read account: %w", err)
-		}
-		var acct customer.Account
-		if err := snap.DataTo(&acct); err != nil {
 			return err
 		}
 		var billedThrough time.Time
@@ -135,9 +131,7 @@ func (s *Service) record(ctx context.Context, userID string) (Deletion, error) {
 		if billedTo.Before(billedThrough) || billedTo.IsZero() {
 			billedTo = now
 		}
-		if err := tx.Set(s.accountRef(userID), map[string]any{
-			"status": AccountPendingDeletion, "billedThrough": billedTo, "updatedAt": now,
-		}, firestore.MergeAll); err != nil {
+		if err := s.accounts.MarkClosing(tx, userID, billedTo, now); err != nil {
 			return err
 		}
 		if err := s.outbox.Add(tx, requestedEventID(d), TopicDeletionRequested, Event{
@@ -329,7 +323,7 @@ func (s *Service) complete(ctx context.Context, d Deletion) error {
 	err = s.transition(ctx, d.UserID, StateCompleting, func(tx *firestore.Transaction, cur *Deletion) error {
 		now := s.now()
 		cur.State, cur.CompletedAt, cur.NextAttemptAt = StateDeleted, &now, nil
-		if err := tx.Set(s.accountRef(d.UserID), map[string]any{"status": AccountDeleted, "deletedAt": now, "updatedAt": now}, firestore.MergeAll); err != nil {
+		if err := s.accounts.MarkDeleted(tx, d.UserID, now); err != nil {
 			return err
 		}
 		return s.outbox.Add(tx, deletedEventID(*cur), TopicDeleted, Event{
@@ -364,7 +358,7 @@ func (s *Service) Cancel(ctx context.Context, userID string) (Deletion, error) {
 		}
 		now := s.now()
 		d.State, d.CanceledAt, d.UpdatedAt, d.NextAttemptAt = StateCanceled, &now, now, nil
-		if err := tx.Set(s.accountRef(userID), map[string]any{"status": firestore.Delete, "updatedAt": now}, firestore.MergeAll); err != nil {
+		if err := s.accounts.Reopen(tx, userID, now); err != nil {
 			return err
 		}
 		if err := s.outbox.Add(tx, canceledEventID(d), TopicDeletionCanceled, Event{

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"example.com/billing/shared/account"
 	"example.com/billing/shared/store"
 )
 
@@ -77,15 +78,16 @@ var (
 
 // Ledger reads and writes the ledger documents.
 type Ledger struct {
-	fs  *firestore.Client
-	now func() time.Time
+	fs       *firestore.Client
+	accounts *account.Store
+	now      func() time.Time
 }
 
 // New returns a ledger on fs.
 func New(fs *firestore.Client) *Ledger {
 	// Firestore keeps microseconds; truncating here makes what we return equal
 	// what a later read returns.
-	return &Ledger{fs: fs, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+	return &Ledger{fs: fs, accounts: account.NewStore(fs), now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
 }
 
 func (l *Ledger) transactionRef(userID, txID string) *firestore.DocumentRef {

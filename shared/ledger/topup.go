@@ -304,9 +304,7 @@ func (l *Ledger) SettleTopUp(p Payment) Effect {
 				credit = t.Amount
 				// The plan is the user's once the package is paid, in the
 				// same transaction as its credit.
-				if err := tx.Set(l.fs.Collection(store.AccountsCollection).Doc(p.UserID), map[string]any{
-					"plan": t.PackageID, "planPurchasedAt": now, "updatedAt": now,
-				}, firestore.MergeAll); err != nil {
+				if err := l.accounts.SetPlan(tx, p.UserID, t.PackageID, now); err != nil {
 					return Outcome{}, err
 				}
 			}
