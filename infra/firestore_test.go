@@ -202,8 +202,9 @@ func chain(call *ast.CallExpr) (q query, root *ast.CallExpr) {
 					q.other[field] = true
 				}
 			}
-		case "Collection", "CollectionGroup":
-			// Doc(x).Collection(y): a subcollection query starts here.
+		case "Collection", "CollectionGroup", "UnderAccount":
+			// Doc(x).Collection(y), or store.UnderAccount(fs, user, y): a
+			// subcollection query starts here.
 			if !filtered {
 				return q, nil
 			}

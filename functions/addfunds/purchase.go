@@ -5,18 +5,19 @@ import (
 	"errors"
 	"net/http"
 
+	"example.com/billing/shared/account"
 	"example.com/billing/shared/auth"
 	"example.com/billing/shared/checkout"
 	"example.com/billing/shared/config"
-	"example.com/billing/shared/customer"
 	"example.com/billing/shared/httpx"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/platform"
+	"example.com/billing/shared/store"
 )
 
 // accounts is what PurchasePackage needs to know of the user's account.
 type accounts interface {
-	Get(ctx context.Context, userID string) (customer.Account, error)
+	Get(ctx context.Context, userID string) (account.Account, error)
 }
 
 // PurchaseServer handles PurchasePackage: a partner sign-up buys a package
@@ -66,7 +67,7 @@ func (s *PurchaseServer) handlePurchase(w http.ResponseWriter, r *http.Request, 
 	switch {
 	case err == nil && acct.Plan != "":
 		return nil, errAlreadyPurchased
-	case err != nil && !errors.Is(err, ledger.ErrNotFound):
+	case err != nil && !errors.Is(err, store.ErrNotFound):
 		return nil, err
 	}
 	started, err := s.checkout.Start(ctx, checkout.Payment{

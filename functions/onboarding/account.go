@@ -11,6 +11,7 @@ import (
 	"errors"
 	"net/http"
 
+	"example.com/billing/shared/account"
 	"example.com/billing/shared/auth"
 	"example.com/billing/shared/customer"
 	"example.com/billing/shared/httpx"
@@ -19,8 +20,8 @@ import (
 )
 
 type customers interface {
-	Ensure(ctx context.Context, userID, email string) (customer.Account, error)
-	EnsureIfDue(ctx context.Context, userID, email string) (customer.Account, error)
+	Ensure(ctx context.Context, userID, email string) (account.Account, error)
+	EnsureIfDue(ctx context.Context, userID, email string) (account.Account, error)
 }
 
 // Server handles the account functions.

@@ -7,9 +7,9 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"example.com/billing/shared/events"
-	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/logging"
 	"example.com/billing/shared/payments"
+	"example.com/billing/shared/store"
 )
 
 // activation is the data of a user-activated message.
@@ -32,7 +32,7 @@ func (s *Server) UserActivated(ctx context.Context, e event.Event) error {
 	msg, err := events.Decode(e, &a)
 	logger := logging.FromContext(ctx).With("message_id", msg.ID)
 	if err == nil {
-		err = ledger.CheckID(a.UserID)
+		err = store.CheckID(a.UserID)
 	}
 	if err != nil {
 		logger.ErrorContext(ctx, "poison user-activated message acknowledged without processing", "error", err.Error())

@@ -8,8 +8,8 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"example.com/billing/shared/customer"
-	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/payments"
+	"example.com/billing/shared/store"
 	"example.com/billing/shared/testsupport/testenv"
 )
 
@@ -62,7 +62,7 @@ func TestUserActivated(t *testing.T) {
 			}
 			acct, gerr := e.customers.Get(context.Background(), "u1")
 			if tc.wantPoison {
-				if !errors.Is(gerr, ledger.ErrNotFound) {
+				if !errors.Is(gerr, store.ErrNotFound) {
 					t.Errorf("poison message recorded an account: %+v", acct)
 				}
 				if n := len(logs.Find(t, "poison user-activated message acknowledged without processing")); n != 1 {

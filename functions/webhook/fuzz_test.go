@@ -12,6 +12,7 @@ import (
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/metering"
 	"example.com/billing/shared/payments"
+	"example.com/billing/shared/store"
 	"example.com/billing/shared/testsupport/stripetest"
 )
 
@@ -66,7 +67,7 @@ func FuzzDispatch(f *testing.F) {
 		if got, want := objects(ev), objectFor[ev.Type]; got != want {
 			t.Fatalf("%s event carries %q, want %q", ev.Type, got, want)
 		}
-		if ledger.CheckID(ev.ID) != nil {
+		if store.CheckID(ev.ID) != nil {
 			return // the handler answers 400 malformed_event
 		}
 		if srv.effectOf(ev) == nil {

@@ -19,6 +19,7 @@ import (
 	"example.com/billing/shared/payments"
 	"example.com/billing/shared/platform"
 	"example.com/billing/shared/settlement"
+	"example.com/billing/shared/store"
 )
 
 // maxEventBytes bounds a webhook body. Stripe's events are far larger than
@@ -92,7 +93,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) (ledger.O
 		return ledger.Outcome{}, errBadSignature.WithCause(err)
 	case err != nil:
 		return ledger.Outcome{}, errMalformed.WithCause(err)
-	case ledger.CheckID(ev.ID) != nil:
+	case store.CheckID(ev.ID) != nil:
 		return ledger.Outcome{}, errMalformed.WithCause(fmt.Errorf("event id %q", ev.ID))
 	}
 	ctx := r.Context()

@@ -34,6 +34,7 @@ import (
 	"example.com/billing/shared/config"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/payments"
+	"example.com/billing/shared/store"
 	"example.com/billing/shared/testsupport/devauth"
 	"example.com/billing/shared/testsupport/stripetest"
 )
@@ -254,7 +255,7 @@ func seedTopUps(ctx context.Context, fs *firestore.Client, n int) ([][]byte, err
 			continue
 		}
 		txID, piID := fmt.Sprintf("tx_%06d", i), fmt.Sprintf("pi_bench_%06d", i)
-		if _, err := bw.Set(fs.Collection(ledger.AccountsCollection).Doc(user).Collection(ledger.TransactionsCollection).Doc(txID), ledger.Transaction{
+		if _, err := bw.Set(store.UnderAccount(fs, user, ledger.TransactionsCollection).Doc(txID), ledger.Transaction{
 			UserID: user, Type: ledger.TypeCardTopUp, Amount: 2500, ChargeAmount: 2500, Currency: "usd", Status: ledger.StatusPending,
 			PaymentIntentID: piID, CreatedAt: now, UpdatedAt: now,
 		}); err != nil {
@@ -415,7 +416,7 @@ func (s *server) balancePages(ctx context.Context, fs *firestore.Client, iss *de
 	start := time.Now().UTC().Add(-1000 * time.Minute)
 	for i := range 1000 {
 		at := start.Add(time.Duration(i) * time.Minute)
-		bw.Set(fs.Collection(ledger.AccountsCollection).Doc(user).Collection(ledger.TransactionsCollection).Doc(fmt.Sprintf("tx_%04d", i)), ledger.Transaction{
+		bw.Set(store.UnderAccount(fs, user, ledger.TransactionsCollection).Doc(fmt.Sprintf("tx_%04d", i)), ledger.Transaction{
 			UserID: user, Type: ledger.TypeCardTopUp, Amount: 1000, ChargeAmount: 1000, Currency: "usd", Status: ledger.StatusSucceeded, CreatedAt: at, UpdatedAt: at,
 		})
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 
 	"example.com/billing/shared/config"
-	"example.com/billing/shared/ledger"
+	"example.com/billing/shared/store"
 )
 
 // User is the authenticated caller.
@@ -67,7 +67,7 @@ func (v *Verifier) Authenticate(r *http.Request) (User, error) {
 	if err := idToken.Claims(&claims); err != nil {
 		return User{}, unauthenticated("claims: %v", err)
 	}
-	if err := ledger.CheckID(idToken.Subject); err != nil {
+	if err := store.CheckID(idToken.Subject); err != nil {
 		return User{}, unauthenticated("subject: %v", err)
 	}
 	return User{ID: idToken.Subject, Email: claims.Email}, nil

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"example.com/billing/shared/customer"
+	"example.com/billing/shared/account"
 	"example.com/billing/shared/fault"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/logging"
@@ -24,8 +24,8 @@ import (
 )
 
 // ErrAccountClosing: the account is being deleted (or is); billing has
-// stopped, so no payment may start.
-var ErrAccountClosing = errors.New("the account is being deleted")
+// stopped, so no payment may start. It is account.ErrClosing.
+var ErrAccountClosing = account.ErrClosing
 
 // ErrNotRecorded: the PaymentIntent exists in Stripe (and, with a saved
 // card, may have been charged) but could not be recorded here. The webhook
@@ -45,7 +45,7 @@ const (
 // What the service needs of its dependencies.
 type (
 	customers interface {
-		Ensure(ctx context.Context, userID, email string) (customer.Account, error)
+		Ensure(ctx context.Context, userID, email string) (account.Account, error)
 	}
 	intents interface {
 		CreatePaymentIntent(ctx context.Context, p payments.NewPaymentIntent, idempotencyKey string) (payments.PaymentIntent, error)
@@ -126,8 +126,8 @@ func (s *Service) Start(ctx context.Context, p Payment) (Started, error) {
 	if err != nil {
 		return Started{}, err
 	}
-	if acct.Status != "" {
-		return Started{}, fmt.Errorf("%w (%s)", ErrAccountClosing, acct.Status)
+	if err := acct.MayReceiveMoney(); err != nil {
+		return Started{}, err
 	}
 	tx, created, err := s.ledger.BeginTopUp(ctx, topUp)
 	if err != nil {

@@ -5,10 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"cloud.google.com/go/firestore"
-
 	"example.com/billing/shared/ledger"
-	"example.com/billing/shared/metering"
 )
 
 // Check is what stands in the way of deleting an account and what deleting
@@ -74,60 +71,6 @@ func summarize(d Deletion, now time.Time) *DeletionSummary {
 	}
 }
 
-// plan is the money side of closing: computed from one consistent read.
-type plan struct {
-	period    metering.Period
-	bill      metering.Bill
-	balance   int64
-	applied   int64 // of the balance, to the usage
-	invoice   int64 // the usage the balance does not cover
-	refunds   []ledger.Refundable
-	refundAmt []int64
-	forfeited int64
-}
-
-// makePlan prices the usage since billedThrough and splits the balance:
-// first to the usage, then back to card top-ups, newest first; what no
-// top-up can take (package credits) is forfeited, and said so.
-func (s *Service) makePlan(ctx context.Context, tx *firestore.Transaction, userID string, billedThrough time.Time) (plan, error) {
-	var p plan
-	var err error
-	if p.period, err = s.usage.Since(ctx, tx, userID, billedThrough); err != nil {
-		return plan{}, err
-	}
-	p.bill = s.prices.Price(p.period.Totals)
-	var bal ledger.Balance
-	if tx != nil {
-		bal, err = s.ledger.BalanceIn(tx, userID)
-	} else {
-		bal, err = s.ledger.Balance(ctx, userID)
-	}
-	if err != nil {
-		return plan{}, err
-	}
-	p.balance = bal.Amount
-	p.applied = max(0, min(p.balance, p.bill.Amount))
-	p.invoice = p.bill.Amount - p.applied
-	left := max(0, p.balance-p.applied)
-	if left > 0 {
-		sources, err := s.ledger.RefundableTopUps(ctx, tx, userID)
-		if err != nil {
-			return plan{}, err
-		}
-		for _, src := range sources {
-			if left == 0 {
-				break
-			}
-			amt := min(left, src.Left)
-			p.refunds = append(p.refunds, src)
-			p.refundAmt = append(p.refundAmt, amt)
-			left -= amt
-		}
-	}
-	p.forfeited = left
-	return p, nil
-}
-
 // Check reports, without changing anything, whether the user may delete
 // their account now and what it would cost. It makes sure the Stripe
 // customer exists first, like every payment path. (Callers label the
@@ -170,18 +113,19 @@ func (s *Service) check(ctx context.Context, userID, email string) (Check, error
 	if acct.BilledThrough != nil {
 		billedThrough = *acct.BilledThrough
 	}
-	p, err := s.makePlan(ctx, nil, userID, billedThrough)
+	m, err := s.readMoney(ctx, nil, userID, billedThrough)
 	if err != nil {
 		return Check{}, err
 	}
-	lines := make([]Line, 0, len(p.bill.Lines))
-	for _, l := range p.bill.Lines {
+	sp := splitBalance(m.Balance, m.Bill.Amount, m.Refundable)
+	lines := make([]Line, 0, len(m.Bill.Lines))
+	for _, l := range m.Bill.Lines {
 		lines = append(lines, Line{Kind: l.Kind, Description: l.Description, Amount: l.Amount})
 	}
-	c.CurrentUsage = UsageSummary{PeriodStart: p.period.Start, PeriodEnd: p.period.End, Amount: p.bill.Amount, Lines: lines}
-	c.Balance, c.FinalAmountDue, c.RemainingBalance, c.ForfeitedBalance = p.balance, p.invoice, max(0, p.balance-p.applied), p.forfeited
-	for i, src := range p.refunds {
-		c.Refunds = append(c.Refunds, RefundSummary{TransactionID: src.ID, PaymentIntentID: src.PaymentIntentID, Amount: p.refundAmt[i]})
+	c.CurrentUsage = UsageSummary{PeriodStart: m.Period.Start, PeriodEnd: m.Period.End, Amount: m.Bill.Amount, Lines: lines}
+	c.Balance, c.FinalAmountDue, c.RemainingBalance, c.ForfeitedBalance = m.Balance, sp.Invoice, max(0, m.Balance-sp.Applied), sp.Forfeited
+	for _, r := range sp.Refunds {
+		c.Refunds = append(c.Refunds, RefundSummary{TransactionID: r.Source.ID, PaymentIntentID: r.Source.PaymentIntentID, Amount: r.Amount})
 	}
 
 	// Why not, in words a person can act on.

@@ -29,7 +29,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"example.com/billing/shared/customer"
+	"example.com/billing/shared/account"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/logging"
 	"example.com/billing/shared/metering"
@@ -49,10 +49,10 @@ const (
 	StateCanceled        = "canceled"
 )
 
-// Account statuses (accounts/{userId}.status).
+// Account statuses (accounts/{userId}.status, kept by package account).
 const (
-	AccountPendingDeletion = "pending_deletion"
-	AccountDeleted         = "deleted"
+	AccountPendingDeletion = account.StatusPendingDeletion
+	AccountDeleted         = account.StatusDeleted
 )
 
 // Topics of the events the deletion publishes for the satellite.
@@ -143,8 +143,8 @@ type (
 		DetachCards(ctx context.Context, customerID string) (int, error)
 	}
 	customers interface {
-		Ensure(ctx context.Context, userID, email string) (customer.Account, error)
-		Get(ctx context.Context, userID string) (customer.Account, error)
+		Ensure(ctx context.Context, userID, email string) (account.Account, error)
+		Get(ctx context.Context, userID string) (account.Account, error)
 	}
 	usageStore interface {
 		Since(ctx context.Context, tx *firestore.Transaction, userID string, from time.Time) (metering.Period, error)
@@ -165,6 +165,7 @@ type Config struct {
 // Service runs deletions.
 type Service struct {
 	fs           *firestore.Client
+	accounts     *account.Store
 	ledger       *ledger.Ledger
 	customers    customers
 	stripe       billing
@@ -181,7 +182,7 @@ func New(fs *firestore.Client, l *ledger.Ledger, c customers, b billing, u usage
 	if days <= 0 {
 		days = defaultDaysUntilDue
 	}
-	return &Service{fs: fs, ledger: l, customers: c, stripe: b, usage: u, prices: prices, outbox: o, daysUntilDue: days,
+	return &Service{fs: fs, accounts: account.NewStore(fs), ledger: l, customers: c, stripe: b, usage: u, prices: prices, outbox: o, daysUntilDue: days,
 		now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
 }
 
@@ -193,10 +194,6 @@ func (s *Service) WithClock(now func() time.Time) *Service {
 
 func (s *Service) ref(userID string) *firestore.DocumentRef {
 	return s.fs.Collection(Collection).Doc(userID)
-}
-
-func (s *Service) accountRef(userID string) *firestore.DocumentRef {
-	return s.fs.Collection(ledger.AccountsCollection).Doc(userID)
 }
 
 // Get returns the user's deletion, or a zero Deletion (State "") if none.

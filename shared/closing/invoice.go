@@ -8,6 +8,7 @@ import (
 
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/payments"
+	"example.com/billing/shared/store"
 )
 
 type paymentsInvoice = payments.Invoice
@@ -57,7 +58,7 @@ func (s *Service) InvoicePaid(inv payments.Invoice) ledger.Effect {
 			out.Result, out.Detail = ledger.ResultIgnored, "not a final invoice"
 			return out, nil
 		}
-		if ledger.CheckID(userID) != nil {
+		if store.CheckID(userID) != nil {
 			out.Result, out.Detail = ledger.ResultUnmatched, "final invoice without a valid user_id"
 			return out, nil
 		}

@@ -10,7 +10,6 @@ import (
 
 	"example.com/billing/shared/customer"
 	"example.com/billing/shared/fault"
-	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/logging"
 	"example.com/billing/shared/payments"
 )
@@ -64,12 +63,8 @@ func (s *Service) record(ctx context.Context, userID string) (Deletion, error) {
 			d = prev
 			return nil
 		}
-		snap, err := tx.Get(s.accountRef(userID))
+		acct, err := s.accounts.GetIn(tx, userID)
 		if err != nil {
-			return fmt.Errorf("read account: %w", err)
-		}
-		var acct customer.Account
-		if err := snap.DataTo(&acct); err != nil {
 			return err
 		}
 		var billedThrough time.Time
@@ -82,63 +77,29 @@ func (s *Service) record(ctx context.Context, userID string) (Deletion, error) {
 		if err != nil {
 			return err
 		}
-		if len(pending) > 0 {
-			return &BlockedError{Check: Check{PendingPayments: len(pending), Reasons: []string{"A card payment is still in progress; wait until it finishes or expires."}}}
-		}
-		p, err := s.makePlan(ctx, tx, userID, billedThrough)
+		m, err := s.readMoney(ctx, tx, userID, billedThrough)
 		if err != nil {
 			return err
 		}
 		now := s.now()
-		d = Deletion{
-			UserID: userID, Request: prev.Request + 1, RequestedAt: now, UpdatedAt: now,
-			PeriodStart: p.period.Start, PeriodEnd: p.period.End,
-			UsageAmount: p.bill.Amount, BalanceApplied: p.applied, InvoiceAmount: p.invoice, Forfeited: p.forfeited,
-			Lines: []Line{}, Refunds: []Refund{}, NextAttemptAt: &now,
+		p, err := decideRequest(requestFacts{UserID: userID, Previous: prev.Request, Now: now,
+			BilledThrough: billedThrough, PendingPayments: len(pending), Money: m})
+		if err != nil {
+			return err
 		}
-		for _, l := range p.bill.Lines {
-			d.Lines = append(d.Lines, Line{Kind: l.Kind, Description: l.Description, Amount: l.Amount})
-		}
-		switch {
-		case d.InvoiceAmount > 0:
-			d.State = StateInvoicing
-		case len(p.refunds) > 0:
-			d.State = StateRefunding
-		default:
-			d.State = StateCompleting
-		}
+		d = p.Deletion
 		// Reads are done; every write of the request follows.
-		entry := func(suffix string) string { return fmt.Sprintf("del_%d_%s", d.Request, suffix) }
-		if d.BalanceApplied > 0 {
-			if err := s.ledger.Record(tx, ledger.Transaction{ID: entry("usage"), UserID: userID, Type: ledger.TypeUsageCharge,
-				Amount: -d.BalanceApplied, Status: ledger.StatusSucceeded}); err != nil {
+		for _, e := range p.Entries {
+			if err := s.ledger.Record(tx, e); err != nil {
 				return err
 			}
 		}
-		for i, src := range p.refunds {
-			r := Refund{EntryID: entry(fmt.Sprintf("refund_%d", i)), SourceTransactionID: src.ID, PaymentIntentID: src.PaymentIntentID, Amount: p.refundAmt[i]}
-			d.Refunds = append(d.Refunds, r)
-			if err := s.ledger.Record(tx, ledger.Transaction{ID: r.EntryID, UserID: userID, Type: ledger.TypeRefund, Amount: -r.Amount,
-				Status: ledger.StatusPending, PaymentIntentID: r.PaymentIntentID, SourceTransactionID: src.ID}); err != nil {
-				return err
-			}
-			if err := s.ledger.AddRefunded(tx, src.Transaction, r.Amount); err != nil {
+		for _, r := range p.Refunds {
+			if err := s.ledger.AddRefunded(tx, r.Source.Transaction, r.Amount); err != nil {
 				return err
 			}
 		}
-		if d.Forfeited > 0 {
-			if err := s.ledger.Record(tx, ledger.Transaction{ID: entry("forfeited"), UserID: userID, Type: ledger.TypeBalanceForfeited,
-				Amount: -d.Forfeited, Status: ledger.StatusSucceeded}); err != nil {
-				return err
-			}
-		}
-		billedTo := d.PeriodEnd
-		if billedTo.Before(billedThrough) || billedTo.IsZero() {
-			billedTo = now
-		}
-		if err := tx.Set(s.accountRef(userID), map[string]any{
-			"status": AccountPendingDeletion, "billedThrough": billedTo, "updatedAt": now,
-		}, firestore.MergeAll); err != nil {
+		if err := s.accounts.MarkClosing(tx, userID, p.BilledThrough, now); err != nil {
 			return err
 		}
 		if err := s.outbox.Add(tx, requestedEventID(d), TopicDeletionRequested, Event{
@@ -330,7 +291,7 @@ func (s *Service) complete(ctx context.Context, d Deletion) error {
 	err = s.transition(ctx, d.UserID, StateCompleting, func(tx *firestore.Transaction, cur *Deletion) error {
 		now := s.now()
 		cur.State, cur.CompletedAt, cur.NextAttemptAt = StateDeleted, &now, nil
-		if err := tx.Set(s.accountRef(d.UserID), map[string]any{"status": AccountDeleted, "deletedAt": now, "updatedAt": now}, firestore.MergeAll); err != nil {
+		if err := s.accounts.MarkDeleted(tx, d.UserID, now); err != nil {
 			return err
 		}
 		return s.outbox.Add(tx, deletedEventID(*cur), TopicDeleted, Event{
@@ -365,7 +326,7 @@ func (s *Service) Cancel(ctx context.Context, userID string) (Deletion, error) {
 		}
 		now := s.now()
 		d.State, d.CanceledAt, d.UpdatedAt, d.NextAttemptAt = StateCanceled, &now, now, nil
-		if err := tx.Set(s.accountRef(userID), map[string]any{"status": firestore.Delete, "updatedAt": now}, firestore.MergeAll); err != nil {
+		if err := s.accounts.Reopen(tx, userID, now); err != nil {
 			return err
 		}
 		if err := s.outbox.Add(tx, canceledEventID(d), TopicDeletionCanceled, Event{

@@ -1,14 +1,13 @@
-// Package customer owns each user's account document and its Stripe
-// customer. Ensure is the one way any payment path obtains a customer: it
-// records the account before calling Stripe (so Stripe being down or
-// misconfigured never loses or blocks a user), creates the customer lazily,
-// adopts one whose Firestore write was lost, and never lets a user end up
-// with two. Accounts still without a customer carry a repairAt time, with
-// exponential backoff, which the RepairCustomers sweep works through.
+// Package customer owns each user's Stripe customer. Ensure is the one way
+// any payment path obtains a customer: it records the account before
+// calling Stripe (so Stripe being down or misconfigured never loses or
+// blocks a user), creates the customer lazily, adopts one whose Firestore
+// write was lost, and never lets a user end up with two. Accounts still
+// without a customer carry a repairAt time, with exponential backoff, which
+// the RepairCustomers sweep works through. The account document belongs to
+// package account: this package decides, and records through it.
 //
-// Layout: accounts/{userId} holds email, customerId, paymentsStatus
-// (pending | ready | failed), lastError, attempts, repairAt and timestamps
-// (and plan, planPurchasedAt, written by the ledger when a package is paid).
+// Layout: stripe_customers/{customerId} holds userId, the user of a customer.
 package customer
 
 import (
@@ -21,9 +20,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"example.com/billing/shared/ledger"
+	"example.com/billing/shared/account"
 	"example.com/billing/shared/logging"
 	"example.com/billing/shared/payments"
+	"example.com/billing/shared/store"
 )
 
 // Payments statuses of an account.
@@ -31,12 +31,12 @@ const (
 	// StatusPending: no customer yet; a later call or the sweep retries
 	// (Stripe unreachable, or our key rejected: an operator's fix, not the
 	// user's).
-	StatusPending = "pending"
+	StatusPending = account.PaymentsPending
 	// StatusReady: the Stripe customer exists.
-	StatusReady = "ready"
+	StatusReady = account.PaymentsReady
 	// StatusFailed: Stripe refused this user's request itself; the sweep
 	// still retries, with backoff, but someone should look.
-	StatusFailed = "failed"
+	StatusFailed = account.PaymentsFailed
 )
 
 // Backoff between attempts for one account: 5 s doubling up to an hour.
@@ -54,36 +54,6 @@ func Backoff(n int64) time.Duration {
 	return min(d, maxBackoff)
 }
 
-// Account is the stored account of a user.
-type Account struct {
-	UserID         string     `firestore:"-"`
-	Email          string     `firestore:"email"`
-	CustomerID     string     `firestore:"customerId"`
-	PaymentsStatus string     `firestore:"paymentsStatus"`
-	LastError      *LastError `firestore:"lastError,omitempty"`
-	Attempts       int64      `firestore:"attempts"`
-	RepairAt       *time.Time `firestore:"repairAt,omitempty"`
-	// Status is empty for an open account; the deletion flow sets
-	// pending_deletion and deleted, and billedThrough, the end of the last
-	// period billed.
-	Status          string     `firestore:"status,omitempty"`
-	BilledThrough   *time.Time `firestore:"billedThrough,omitempty"`
-	Plan            string     `firestore:"plan,omitempty"`
-	PlanPurchasedAt *time.Time `firestore:"planPurchasedAt,omitempty"`
-	CreatedAt       time.Time  `firestore:"createdAt"`
-	UpdatedAt       time.Time  `firestore:"updatedAt"`
-	LastAttemptAt   *time.Time `firestore:"lastAttemptAt,omitempty"`
-}
-
-// LastError is the last Stripe failure for the account.
-type LastError struct {
-	Operation string    `firestore:"operation"`
-	Kind      string    `firestore:"kind"`
-	Code      string    `firestore:"code"`
-	Message   string    `firestore:"message"`
-	At        time.Time `firestore:"at"`
-}
-
 // ErrNotDue: the account is waiting out its backoff (or another worker holds
 // it); nothing was attempted.
 var ErrNotDue = errors.New("account is not due for another attempt")
@@ -96,14 +66,16 @@ type stripeCustomers interface {
 
 // Service ensures customers.
 type Service struct {
-	fs     *firestore.Client
-	stripe stripeCustomers
-	now    func() time.Time
+	fs       *firestore.Client
+	accounts *account.Store
+	stripe   stripeCustomers
+	now      func() time.Time
 }
 
 // New returns a Service.
 func New(fs *firestore.Client, stripe stripeCustomers) *Service {
-	return &Service{fs: fs, stripe: stripe, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+	return &Service{fs: fs, accounts: account.NewStore(fs), stripe: stripe,
+		now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
 }
 
 // WithClock replaces the service's clock (tests step it across backoffs).
@@ -119,7 +91,7 @@ const IndexCollection = "stripe_customers"
 
 // UserIn reads, inside tx, the user of a Stripe customer.
 func (s *Service) UserIn(tx *firestore.Transaction, customerID string) (string, bool, error) {
-	if ledger.CheckID(customerID) != nil {
+	if store.CheckID(customerID) != nil {
 		return "", false, nil
 	}
 	snap, err := tx.Get(s.fs.Collection(IndexCollection).Doc(customerID))
@@ -138,32 +110,9 @@ func (s *Service) UserIn(tx *firestore.Transaction, customerID string) (string, 
 // creators within Stripe's 24 h key memory get the same customer.
 func IdempotencyKey(userID string) string { return "customer:" + userID }
 
-func (s *Service) ref(userID string) *firestore.DocumentRef {
-	return s.fs.Collection(ledger.AccountsCollection).Doc(userID)
-}
-
-// Get returns the stored account, or ledger.ErrNotFound.
-func (s *Service) Get(ctx context.Context, userID string) (Account, error) {
-	if err := ledger.CheckID(userID); err != nil {
-		return Account{}, err
-	}
-	snap, err := s.ref(userID).Get(ctx)
-	if status.Code(err) == codes.NotFound {
-		return Account{}, fmt.Errorf("account %s: %w", userID, ledger.ErrNotFound)
-	}
-	if err != nil {
-		return Account{}, fmt.Errorf("read account %s: %w", userID, err)
-	}
-	return decode(snap)
-}
-
-func decode(snap *firestore.DocumentSnapshot) (Account, error) {
-	var a Account
-	if err := snap.DataTo(&a); err != nil {
-		return Account{}, fmt.Errorf("decode account %s: %w", snap.Ref.ID, err)
-	}
-	a.UserID = snap.Ref.ID
-	return a, nil
+// Get returns the stored account, or store.ErrNotFound.
+func (s *Service) Get(ctx context.Context, userID string) (account.Account, error) {
+	return s.accounts.Get(ctx, userID)
 }
 
 // Ensure returns the account with its Stripe customer, creating the customer
@@ -171,7 +120,7 @@ func decode(snap *firestore.DocumentSnapshot) (Account, error) {
 // failure is returned wrapped (errors.Is payments.ErrUnavailable,
 // ErrMisconfigured, ...) together with the recorded account. Callers put the
 // user id in the context's logger, so Stripe failures are logged with it.
-func (s *Service) Ensure(ctx context.Context, userID, email string) (Account, error) {
+func (s *Service) Ensure(ctx context.Context, userID, email string) (account.Account, error) {
 	acct, _, err := s.ensure(ctx, userID, email, false)
 	return acct, err
 }
@@ -179,13 +128,13 @@ func (s *Service) Ensure(ctx context.Context, userID, email string) (Account, er
 // EnsureIfDue is Ensure for callers that must not hammer Stripe (page loads,
 // the sweep): an account waiting out its backoff, or claimed by another
 // worker a moment ago, is returned as recorded with ErrNotDue.
-func (s *Service) EnsureIfDue(ctx context.Context, userID, email string) (Account, error) {
+func (s *Service) EnsureIfDue(ctx context.Context, userID, email string) (account.Account, error) {
 	acct, _, err := s.ensure(ctx, userID, email, true)
 	return acct, err
 }
 
 // ensure also reports whether this call went to Stripe for the customer.
-func (s *Service) ensure(ctx context.Context, userID, email string, onlyIfDue bool) (Account, bool, error) {
+func (s *Service) ensure(ctx context.Context, userID, email string, onlyIfDue bool) (account.Account, bool, error) {
 	// The common case, a customer already recorded, costs one read.
 	if acct, err := s.Get(ctx, userID); err == nil && acct.CustomerID != "" {
 		return acct, false, nil
@@ -199,7 +148,7 @@ func (s *Service) ensure(ctx context.Context, userID, email string, onlyIfDue bo
 }
 
 // create finds or creates the customer of a claimed account and records it.
-func (s *Service) create(ctx context.Context, acct Account) (Account, error) {
+func (s *Service) create(ctx context.Context, acct account.Account) (account.Account, error) {
 	userID := acct.UserID
 	var err error
 	var cust payments.Customer
@@ -231,25 +180,23 @@ func (s *Service) create(ctx context.Context, acct Account) (Account, error) {
 // moves repairAt past the attempt, a lease that keeps sweeps off an account
 // someone is working on. With onlyIfDue an account whose repairAt is still
 // ahead is left alone.
-func (s *Service) claim(ctx context.Context, userID, email string, onlyIfDue bool) (Account, error) {
-	if err := ledger.CheckID(userID); err != nil {
-		return Account{}, err
+func (s *Service) claim(ctx context.Context, userID, email string, onlyIfDue bool) (account.Account, error) {
+	if err := store.CheckID(userID); err != nil {
+		return account.Account{}, err
 	}
-	var acct Account
+	var acct account.Account
 	err := s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		snap, err := tx.Get(s.ref(userID))
+		stored, err := s.accounts.GetIn(tx, userID)
 		now := s.now()
-		fields := map[string]any{}
+		isNew, newEmail := false, ""
 		switch {
-		case status.Code(err) == codes.NotFound:
-			acct = Account{UserID: userID, Email: email, PaymentsStatus: StatusPending, CreatedAt: now}
-			fields["email"], fields["paymentsStatus"], fields["createdAt"], fields["customerId"] = email, StatusPending, now, ""
+		case errors.Is(err, store.ErrNotFound):
+			isNew = true
+			acct = account.Account{UserID: userID, Email: email, PaymentsStatus: StatusPending, CreatedAt: now}
 		case err != nil:
 			return err
 		default:
-			if acct, err = decode(snap); err != nil {
-				return err
-			}
+			acct = stored
 			if acct.CustomerID != "" {
 				return nil
 			}
@@ -257,34 +204,34 @@ func (s *Service) claim(ctx context.Context, userID, email string, onlyIfDue boo
 				return ErrNotDue
 			}
 			if acct.Email == "" && email != "" {
-				acct.Email, fields["email"] = email, email
+				acct.Email, newEmail = email, email
 			}
 		}
 		acct.Attempts++
 		lease := now.Add(Backoff(acct.Attempts))
 		acct.UpdatedAt, acct.LastAttemptAt, acct.RepairAt = now, &now, &lease
-		fields["attempts"], fields["updatedAt"], fields["lastAttemptAt"], fields["repairAt"] = acct.Attempts, now, now, lease
-		return tx.Set(s.ref(userID), fields, firestore.MergeAll)
+		attempt := account.Attempt{Number: acct.Attempts, At: now, Lease: lease}
+		if isNew {
+			return s.accounts.Open(tx, userID, email, attempt)
+		}
+		return s.accounts.RecordAttempt(tx, userID, newEmail, attempt)
 	})
 	if errors.Is(err, ErrNotDue) {
 		return acct, err
 	}
 	if err != nil {
-		return Account{}, fmt.Errorf("record account %s: %w", userID, err)
+		return account.Account{}, fmt.Errorf("record account %s: %w", userID, err)
 	}
 	return acct, nil
 }
 
 // recordCustomer stores the customer id unless another caller stored one
 // first; the stored one wins, so every caller returns the same customer.
-func (s *Service) recordCustomer(ctx context.Context, userID, customerID string) (Account, error) {
-	var acct Account
+func (s *Service) recordCustomer(ctx context.Context, userID, customerID string) (account.Account, error) {
+	var acct account.Account
 	err := s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		snap, err := tx.Get(s.ref(userID))
-		if err != nil {
-			return err
-		}
-		if acct, err = decode(snap); err != nil {
+		var err error
+		if acct, err = s.accounts.GetIn(tx, userID); err != nil {
 			return err
 		}
 		if acct.CustomerID != "" {
@@ -299,13 +246,10 @@ func (s *Service) recordCustomer(ctx context.Context, userID, customerID string)
 		if err := tx.Set(s.fs.Collection(IndexCollection).Doc(customerID), map[string]any{"userId": userID, "createdAt": now}); err != nil {
 			return err
 		}
-		return tx.Set(s.ref(userID), map[string]any{
-			"customerId": customerID, "paymentsStatus": StatusReady,
-			"lastError": firestore.Delete, "repairAt": firestore.Delete, "updatedAt": now,
-		}, firestore.MergeAll)
+		return s.accounts.SetCustomer(tx, userID, customerID, now)
 	})
 	if err != nil {
-		return Account{}, fmt.Errorf("record customer of %s: %w", userID, err)
+		return account.Account{}, fmt.Errorf("record customer of %s: %w", userID, err)
 	}
 	logging.FromContext(ctx).InfoContext(ctx, "stripe customer ready", "customer_id", acct.CustomerID)
 	return acct, nil
@@ -315,13 +259,13 @@ func (s *Service) recordCustomer(ctx context.Context, userID, customerID string)
 // attempt after the backoff, and returns the failure. It records even when
 // the caller's deadline has passed: a lost note would hide the account from
 // the sweep's reasons.
-func (s *Service) recordFailure(ctx context.Context, acct Account, cause error) (Account, error) {
+func (s *Service) recordFailure(ctx context.Context, acct account.Account, cause error) (account.Account, error) {
 	st := StatusPending
 	if errors.Is(cause, payments.ErrRejected) {
 		st = StatusFailed
 	}
 	now := s.now()
-	last := &LastError{Operation: "ensure customer", Kind: "unknown", Message: cause.Error(), At: now}
+	last := &account.LastError{Operation: "ensure customer", Kind: "unknown", Message: cause.Error(), At: now}
 	var pe *payments.Error
 	if errors.As(cause, &pe) {
 		last.Operation, last.Kind, last.Code, last.Message = pe.Op, pe.Kind.Error(), pe.Code, pe.Message
@@ -330,20 +274,15 @@ func (s *Service) recordFailure(ctx context.Context, acct Account, cause error) 
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	err := s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		snap, err := tx.Get(s.ref(acct.UserID))
+		stored, err := s.accounts.GetIn(tx, acct.UserID)
 		if err != nil {
 			return err
 		}
-		if acct, err = decode(snap); err != nil {
-			return err
-		}
-		if acct.CustomerID != "" {
+		if acct = stored; acct.CustomerID != "" {
 			return nil // another caller succeeded meanwhile
 		}
 		acct.PaymentsStatus, acct.LastError, acct.RepairAt, acct.UpdatedAt = st, last, &next, now
-		return tx.Set(s.ref(acct.UserID), map[string]any{
-			"paymentsStatus": st, "lastError": last, "repairAt": next, "updatedAt": now,
-		}, firestore.MergeAll)
+		return s.accounts.RecordFailure(tx, acct.UserID, st, *last, next, now)
 	})
 	if err != nil {
 		return acct, errors.Join(fmt.Errorf("ensure customer of %s: %w", acct.UserID, cause), fmt.Errorf("record failure: %w", err))

@@ -3,11 +3,7 @@ package customer
 import (
 	"context"
 	"errors"
-	"fmt"
 
-	"cloud.google.com/go/firestore"
-
-	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/logging"
 )
 
@@ -26,18 +22,13 @@ type RepairReport struct {
 // again after its lease. Only a failure to query Firestore is an error;
 // Stripe failures are counted and rescheduled.
 func (s *Service) Repair(ctx context.Context, limit int) (RepairReport, error) {
-	snaps, err := s.fs.Collection(ledger.AccountsCollection).
-		Where("repairAt", "<=", s.now()).
-		OrderBy("repairAt", firestore.Asc).
-		Limit(limit).
-		Documents(ctx).GetAll()
+	due, err := s.accounts.DueForRepair(ctx, s.now(), limit)
 	if err != nil {
-		return RepairReport{}, fmt.Errorf("find accounts to repair: %w", err)
+		return RepairReport{}, err
 	}
-	report := RepairReport{Due: len(snaps)}
+	report := RepairReport{Due: len(due)}
 	logger := logging.FromContext(ctx)
-	for _, snap := range snaps {
-		userID := snap.Ref.ID
+	for _, userID := range due {
 		ctx := logging.WithLogger(ctx, logger.With("user_id", userID))
 		_, attempted, err := s.ensure(ctx, userID, "", true)
 		switch {

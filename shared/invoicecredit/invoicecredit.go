@@ -18,7 +18,7 @@ import (
 
 	"cloud.google.com/go/firestore"
 
-	"example.com/billing/shared/customer"
+	"example.com/billing/shared/account"
 	"example.com/billing/shared/fault"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/logging"
@@ -28,7 +28,7 @@ import (
 type (
 	customers interface {
 		UserIn(tx *firestore.Transaction, customerID string) (string, bool, error)
-		Get(ctx context.Context, userID string) (customer.Account, error)
+		Get(ctx context.Context, userID string) (account.Account, error)
 	}
 	creditor interface {
 		CreditCustomer(ctx context.Context, customerID string, amount int64, description, entryID string) (string, error)

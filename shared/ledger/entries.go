@@ -7,6 +7,8 @@ import (
 	"sort"
 
 	"cloud.google.com/go/firestore"
+
+	"example.com/billing/shared/store"
 )
 
 // Entries other than top-ups are written by the domain that causes them
@@ -35,7 +37,7 @@ func (l *Ledger) BalanceIn(tx *firestore.Transaction, userID string) (Balance, e
 // entry is created, never overwritten: an id recorded twice is an error, so
 // a domain that derives ids from its own state cannot apply an entry twice.
 func (l *Ledger) Record(tx *firestore.Transaction, e Transaction) error {
-	if err := errors.Join(CheckID(e.UserID), CheckID(e.ID)); err != nil {
+	if err := errors.Join(store.CheckID(e.UserID), store.CheckID(e.ID)); err != nil {
 		return err
 	}
 	now := l.now()
@@ -61,7 +63,7 @@ type Refundable struct {
 // user's credited card top-ups with something left to refund, newest first:
 // the order in which a closing balance goes back to the cards.
 func (l *Ledger) RefundableTopUps(ctx context.Context, tx *firestore.Transaction, userID string) ([]Refundable, error) {
-	q := l.fs.Collection(AccountsCollection).Doc(userID).Collection(TransactionsCollection).
+	q := store.UnderAccount(l.fs, userID, TransactionsCollection).
 		Where("type", "==", TypeCardTopUp).Where("credited", "==", true)
 	snaps, err := documents(ctx, tx, q)
 	if err != nil {
@@ -92,7 +94,7 @@ func newer(a, b Transaction) bool {
 // PendingTopUps lists, inside tx (or outside it when tx is nil), the
 // user's payments still under way.
 func (l *Ledger) PendingTopUps(ctx context.Context, tx *firestore.Transaction, userID string) ([]Transaction, error) {
-	q := l.fs.Collection(AccountsCollection).Doc(userID).Collection(TransactionsCollection).Where("status", "==", StatusPending)
+	q := store.UnderAccount(l.fs, userID, TransactionsCollection).Where("status", "==", StatusPending)
 	snaps, err := documents(ctx, tx, q)
 	if err != nil {
 		return nil, fmt.Errorf("list pending payments: %w", err)

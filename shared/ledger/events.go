@@ -8,6 +8,7 @@ import (
 	"cloud.google.com/go/firestore"
 
 	"example.com/billing/shared/fault"
+	"example.com/billing/shared/store"
 )
 
 // Event identifies an external event (a Stripe event) to apply once.
@@ -70,7 +71,7 @@ type eventRecord struct {
 // transaction. An event already recorded is a duplicate and changes nothing;
 // a failed effect records nothing, so the sender's retry applies it later.
 func (l *Ledger) Process(ctx context.Context, ev Event, effect Effect) (Outcome, error) {
-	if err := CheckID(ev.ID); err != nil {
+	if err := store.CheckID(ev.ID); err != nil {
 		return Outcome{}, err
 	}
 	ref := l.fs.Collection(EventsCollection).Doc(ev.ID)

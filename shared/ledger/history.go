@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
+
+	"example.com/billing/shared/store"
 )
 
 // Balance is a user's prepaid balance.
@@ -20,7 +22,7 @@ type Balance struct {
 
 // Balance returns the user's balance; a user with no credits has zero.
 func (l *Ledger) Balance(ctx context.Context, userID string) (Balance, error) {
-	if err := CheckID(userID); err != nil {
+	if err := store.CheckID(userID); err != nil {
 		return Balance{}, err
 	}
 	snap, err := l.balanceRef(userID).Get(ctx)
@@ -54,10 +56,10 @@ type Page struct {
 // cost of a page does not grow with its depth and a token cannot reach
 // another user's entries.
 func (l *Ledger) History(ctx context.Context, userID string, pageSize int, pageToken string) (Page, error) {
-	if err := CheckID(userID); err != nil {
+	if err := store.CheckID(userID); err != nil {
 		return Page{}, err
 	}
-	q := l.fs.Collection(AccountsCollection).Doc(userID).Collection(TransactionsCollection).
+	q := store.UnderAccount(l.fs, userID, TransactionsCollection).
 		OrderBy("createdAt", firestore.Desc).
 		OrderBy(firestore.DocumentID, firestore.Desc).
 		Limit(pageSize + 1)
@@ -99,7 +101,7 @@ func decodePageToken(token string) (time.Time, string, error) {
 	}
 	nanos, id, ok := strings.Cut(string(raw), ":")
 	n, err := strconv.ParseInt(nanos, 10, 64)
-	if !ok || err != nil || CheckID(id) != nil {
+	if !ok || err != nil || store.CheckID(id) != nil {
 		return time.Time{}, "", ErrBadPageToken
 	}
 	return time.Unix(0, n).UTC(), id, nil

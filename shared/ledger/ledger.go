@@ -16,18 +16,19 @@ package ledger
 
 import (
 	"errors"
-	"fmt"
-	"strings"
 	"time"
 
 	"cloud.google.com/go/firestore"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"example.com/billing/shared/account"
+	"example.com/billing/shared/store"
 )
 
 // Collections and fields shared with the rest of the project.
 const (
-	AccountsCollection     = "accounts"
+	// TransactionsCollection is under each account: accounts/{userId}/transactions.
 	TransactionsCollection = "transactions"
 	BalancesCollection     = "balances"
 	EventsCollection       = "stripe_events"
@@ -72,41 +73,30 @@ const (
 
 // Errors callers act on.
 var (
-	ErrNotFound = errors.New("not found")
+	// ErrNotFound is store.ErrNotFound: a transaction (or account) that
+	// does not exist.
+	ErrNotFound = store.ErrNotFound
 	// ErrConflict: a transaction with this id exists with other parameters
 	// (a client idempotency key reused for a different request).
 	ErrConflict = errors.New("transaction exists with different parameters")
-	// ErrInvalidID: an id that cannot name a Firestore document.
-	ErrInvalidID = errors.New("invalid id")
 )
 
 // Ledger reads and writes the ledger documents.
 type Ledger struct {
-	fs  *firestore.Client
-	now func() time.Time
+	fs       *firestore.Client
+	accounts *account.Store
+	now      func() time.Time
 }
 
 // New returns a ledger on fs.
 func New(fs *firestore.Client) *Ledger {
 	// Firestore keeps microseconds; truncating here makes what we return equal
 	// what a later read returns.
-	return &Ledger{fs: fs, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
-}
-
-// CheckID reports whether id can name a Firestore document and is of a sane
-// length for our ids (user ids, transaction ids, Stripe ids).
-func CheckID(id string) error {
-	switch {
-	case id == "" || len(id) > 256:
-		return fmt.Errorf("%w: %q must be 1 to 256 bytes", ErrInvalidID, id)
-	case strings.Contains(id, "/") || id == "." || id == ".." || (strings.HasPrefix(id, "__") && strings.HasSuffix(id, "__")):
-		return fmt.Errorf("%w: %q", ErrInvalidID, id)
-	}
-	return nil
+	return &Ledger{fs: fs, accounts: account.NewStore(fs), now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
 }
 
 func (l *Ledger) transactionRef(userID, txID string) *firestore.DocumentRef {
-	return l.fs.Collection(AccountsCollection).Doc(userID).Collection(TransactionsCollection).Doc(txID)
+	return store.UnderAccount(l.fs, userID, TransactionsCollection).Doc(txID)
 }
 
 func (l *Ledger) balanceRef(userID string) *firestore.DocumentRef {
@@ -135,7 +125,7 @@ type intentIndex struct {
 
 // indexIntent records, inside tx, which transaction a PaymentIntent pays.
 func (l *Ledger) indexIntent(tx *firestore.Transaction, paymentIntentID, userID, txID string) error {
-	if CheckID(paymentIntentID) != nil {
+	if store.CheckID(paymentIntentID) != nil {
 		return nil
 	}
 	return tx.Set(l.fs.Collection(IntentsCollection).Doc(paymentIntentID), intentIndex{UserID: userID, TransactionID: txID, CreatedAt: l.now()})
@@ -143,7 +133,7 @@ func (l *Ledger) indexIntent(tx *firestore.Transaction, paymentIntentID, userID,
 
 // intentTransaction reads, inside tx, the transaction a PaymentIntent pays.
 func (l *Ledger) intentTransaction(tx *firestore.Transaction, paymentIntentID string) (Transaction, bool, error) {
-	if CheckID(paymentIntentID) != nil {
+	if store.CheckID(paymentIntentID) != nil {
 		return Transaction{}, false, nil
 	}
 	snap, err := tx.Get(l.fs.Collection(IntentsCollection).Doc(paymentIntentID))

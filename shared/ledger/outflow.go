@@ -6,6 +6,8 @@ import (
 	"math/big"
 
 	"cloud.google.com/go/firestore"
+
+	"example.com/billing/shared/store"
 )
 
 // Money flowing back out of a paid top-up: refunds and disputes. The
@@ -102,7 +104,7 @@ func (l *Ledger) disputeEntry(d Dispute, entryID, typ string, sign int64) Effect
 			return Outcome{Result: ResultUnmatched, Detail: "not one of our payments"}, err
 		}
 		out := Outcome{UserID: t.UserID, TransactionID: t.ID}
-		if CheckID(entryID) != nil || !t.Credited {
+		if store.CheckID(entryID) != nil || !t.Credited {
 			out.Result, out.Detail = ResultUnchanged, "nothing credited to dispute"
 			return out, nil
 		}

@@ -9,6 +9,8 @@ import (
 	"cloud.google.com/go/firestore"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"example.com/billing/shared/store"
 )
 
 // Transaction is one ledger entry, stored at
@@ -85,7 +87,7 @@ func (t TopUp) Matches(tr Transaction) bool {
 // ErrConflict. A create is atomic on its own, so the first attempt costs one
 // write and no transaction.
 func (l *Ledger) BeginTopUp(ctx context.Context, t TopUp) (tr Transaction, created bool, err error) {
-	if err := errors.Join(CheckID(t.UserID), CheckID(t.ID)); err != nil {
+	if err := errors.Join(store.CheckID(t.UserID), store.CheckID(t.ID)); err != nil {
 		return Transaction{}, false, err
 	}
 	ref := l.transactionRef(t.UserID, t.ID)
@@ -133,7 +135,7 @@ func (l *Ledger) AttachNewPaymentIntent(ctx context.Context, userID, txID, payme
 
 // Transaction returns one of the user's transactions, or ErrNotFound.
 func (l *Ledger) Transaction(ctx context.Context, userID, txID string) (Transaction, error) {
-	if err := errors.Join(CheckID(userID), CheckID(txID)); err != nil {
+	if err := errors.Join(store.CheckID(userID), store.CheckID(txID)); err != nil {
 		return Transaction{}, err
 	}
 	snap, err := l.transactionRef(userID, txID).Get(ctx)
@@ -246,118 +248,46 @@ type Payment struct {
 	FailureMessage string
 }
 
-// SettleTopUp is the effect of a payment report on its top-up. Success
-// credits exactly once (a card top-up what was received, a package its
-// credit, recording the user's plan too) (the transaction's Credited flag is the
-// guard, not the event id, so two different reports of one payment credit
-// once); failure or cancellation never undoes a success.
+// SettleTopUp is the effect of a payment report on its top-up: it reads the
+// top-up, lets settle decide, and writes what settle returned (the top-up,
+// the intent's index, the plan on the account, the balance), all in the
+// caller's transaction.
 func (l *Ledger) SettleTopUp(p Payment) Effect {
 	return func(ctx context.Context, tx *firestore.Transaction) (Outcome, error) {
-		out := Outcome{UserID: p.UserID, TransactionID: p.TransactionID}
-		if CheckID(p.UserID) != nil || CheckID(p.TransactionID) != nil {
-			out.Result, out.Detail = ResultUnmatched, "payment intent has no valid user_id/transaction_id metadata"
-			return out, nil
+		var stored *Transaction
+		if store.CheckID(p.UserID) == nil && store.CheckID(p.TransactionID) == nil {
+			t, ok, err := l.EntryIn(tx, p.UserID, p.TransactionID)
+			if err != nil {
+				return Outcome{}, fmt.Errorf("read transaction %s: %w", p.TransactionID, err)
+			}
+			if ok {
+				stored = &t
+			}
 		}
-		ref := l.transactionRef(p.UserID, p.TransactionID)
-		snap, err := tx.Get(ref)
-		if isNotFound(err) {
-			out.Result, out.Detail = ResultUnmatched, "no such transaction"
-			return out, nil
-		}
-		if err != nil {
-			return Outcome{}, fmt.Errorf("read transaction %s: %w", p.TransactionID, err)
-		}
-		t, err := decodeTransaction(snap)
-		if err != nil {
-			return Outcome{}, err
-		}
-		if t.PaymentIntentID != "" && t.PaymentIntentID != p.PaymentIntentID {
-			out.Result, out.Detail = ResultUnmatched, "transaction belongs to payment intent "+t.PaymentIntentID
-			return out, nil
+		s, err := settle(p, stored)
+		if err != nil || s.Change == nil {
+			return s.Outcome, err
 		}
 		now := l.now()
-		switch p.Status {
-		case StatusSucceeded:
-			switch {
-			case t.Credited:
-				out.Result, out.Detail = ResultUnchanged, "already credited"
-				return out, nil
-			case p.Currency != t.Currency:
-				out.Result, out.Detail = ResultUnmatched, fmt.Sprintf("paid in %q, transaction is in %q", p.Currency, t.Currency)
-				return out, nil
-			case p.AmountReceived <= 0:
-				out.Result, out.Detail = ResultUnmatched, "succeeded with nothing received"
-				return out, nil
-			case t.Type == TypePackagePurchase && p.AmountReceived < t.ChargeAmount:
-				out.Result, out.Detail = ResultUnmatched, fmt.Sprintf("received %d, the package costs %d", p.AmountReceived, t.ChargeAmount)
-				return out, nil
-			}
-			if t.PaymentIntentID == "" {
-				if err := l.indexIntent(tx, p.PaymentIntentID, p.UserID, p.TransactionID); err != nil {
-					return Outcome{}, err
-				}
-			}
-			credit := p.AmountReceived
-			if t.Type == TypePackagePurchase {
-				credit = t.Amount
-				// The plan is the user's once the package is paid, in the
-				// same transaction as its credit.
-				if err := tx.Set(l.fs.Collection(AccountsCollection).Doc(p.UserID), map[string]any{
-					"plan": t.PackageID, "planPurchasedAt": now, "updatedAt": now,
-				}, firestore.MergeAll); err != nil {
-					return Outcome{}, err
-				}
-			}
-			// Only what changes: every field written costs the datastore
-			// index work on the hottest path.
-			updates := []firestore.Update{
-				{Path: "status", Value: StatusSucceeded},
-				{Path: "credited", Value: true},
-				{Path: "creditedAt", Value: now},
-				{Path: "updatedAt", Value: now},
-			}
-			if credit != t.Amount {
-				updates = append(updates, firestore.Update{Path: "amount", Value: credit})
-			}
-			if t.PaymentIntentID != p.PaymentIntentID {
-				updates = append(updates, firestore.Update{Path: "paymentIntentId", Value: p.PaymentIntentID})
-			}
-			if t.FailureCode != "" || t.FailureMessage != "" {
-				updates = append(updates, firestore.Update{Path: "failureCode", Value: firestore.Delete},
-					firestore.Update{Path: "failureMessage", Value: firestore.Delete})
-			}
-			if err := tx.Update(ref, updates); err != nil {
+		if s.IndexIntent {
+			if err := l.indexIntent(tx, p.PaymentIntentID, p.UserID, p.TransactionID); err != nil {
 				return Outcome{}, err
 			}
-			if err := l.credit(tx, p.UserID, credit, now); err != nil {
-				return Outcome{}, err
-			}
-			out.Result, out.Amount = ResultApplied, credit
-			return out, nil
-		case StatusFailed, StatusCanceled:
-			if t.Credited || t.Status == StatusSucceeded {
-				out.Result, out.Detail = ResultUnchanged, "already succeeded"
-				return out, nil
-			}
-			if t.Status == p.Status && t.FailureCode == p.FailureCode {
-				out.Result = ResultUnchanged
-				return out, nil
-			}
-			updates := []firestore.Update{
-				{Path: "status", Value: p.Status},
-				{Path: "paymentIntentId", Value: p.PaymentIntentID},
-				{Path: "updatedAt", Value: now},
-				{Path: "failureCode", Value: deleteIfEmpty(p.FailureCode)},
-				{Path: "failureMessage", Value: deleteIfEmpty(p.FailureMessage)},
-			}
-			if err := tx.Update(ref, updates); err != nil {
-				return Outcome{}, err
-			}
-			out.Result = ResultApplied
-			return out, nil
-		default:
-			return Outcome{}, fmt.Errorf("settle top-up: unknown payment status %q", p.Status)
 		}
+		if s.Plan != "" {
+			if err := l.accounts.SetPlan(tx, p.UserID, s.Plan, now); err != nil {
+				return Outcome{}, err
+			}
+		}
+		if err := tx.Update(l.transactionRef(p.UserID, p.TransactionID), s.Change.updates(now)); err != nil {
+			return Outcome{}, err
+		}
+		if s.Change.Credited {
+			if err := l.credit(tx, p.UserID, s.Credit, now); err != nil {
+				return Outcome{}, err
+			}
+		}
+		return s.Outcome, nil
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"example.com/billing/shared/ledger"
+	"example.com/billing/shared/store"
 )
 
 // Collection holds a user's reports: accounts/{userId}/usage/{reportId}.
@@ -60,10 +60,10 @@ func ParseReport(data []byte) (Report, error) {
 		return Report{}, fmt.Errorf("%w: %v", ErrInvalidReport, err)
 	}
 	var errs []error
-	if err := ledger.CheckID(m.ReportID); err != nil {
+	if err := store.CheckID(m.ReportID); err != nil {
 		errs = append(errs, fmt.Errorf("reportId: %w", err))
 	}
-	if err := ledger.CheckID(m.UserID); err != nil {
+	if err := store.CheckID(m.UserID); err != nil {
 		errs = append(errs, fmt.Errorf("userId: %w", err))
 	}
 	if m.PeriodStart.IsZero() || m.PeriodEnd.IsZero() || !m.PeriodEnd.After(m.PeriodStart) {
@@ -125,7 +125,7 @@ type Store struct {
 func NewStore(fs *firestore.Client) *Store { return &Store{fs: fs} }
 
 func (s *Store) col(userID string) *firestore.CollectionRef {
-	return s.fs.Collection(ledger.AccountsCollection).Doc(userID).Collection(Collection)
+	return store.UnderAccount(s.fs, userID, Collection)
 }
 
 // Save stores r unless a report with its id exists; it reports whether r

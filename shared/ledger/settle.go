@@ -1,0 +1,134 @@
+package ledger
+
+import (
+	"fmt"
+	"time"
+
+	"cloud.google.com/go/firestore"
+
+	"example.com/billing/shared/store"
+)
+
+// Settlement is what one payment report does to its top-up: decided by
+// settle from plain values, written by SettleTopUp.
+type Settlement struct {
+	Outcome Outcome
+	// Change holds the top-up's fields that change; nil: nothing is written.
+	Change *TopUpChange
+	// Credit is what the balance gains, when Change.Credited.
+	Credit int64
+	// IndexIntent: record which top-up the payment intent pays (the top-up
+	// had no intent recorded yet).
+	IndexIntent bool
+	// Plan is the package plan the account gets with the credit.
+	Plan string
+}
+
+// TopUpChange is the fields of a top-up that a settlement writes, besides
+// updatedAt; nil fields are left as they are. Only what changes is written:
+// every field written costs index work on the hottest path.
+type TopUpChange struct {
+	Status string
+	// Credited marks the credit, once: credited and creditedAt.
+	Credited        bool
+	Amount          *int64
+	PaymentIntentID *string
+	// Failure replaces failureCode and failureMessage; an empty one is
+	// deleted.
+	Failure *Failure
+}
+
+// Failure is why a payment failed, as the provider said.
+type Failure struct {
+	Code    string
+	Message string
+}
+
+// settle decides what payment p does to stored, its top-up as read (nil
+// when there is none). Success credits exactly once (a card top-up what was
+// received, a package its credit and its plan): the top-up's Credited flag
+// is the guard, not the event id, so two different reports of one payment
+// credit once. Failure or cancellation never undoes a success. Only an
+// unknown payment status is an error.
+func settle(p Payment, stored *Transaction) (Settlement, error) {
+	out := Outcome{UserID: p.UserID, TransactionID: p.TransactionID}
+	result := func(result, detail string) (Settlement, error) {
+		out.Result, out.Detail = result, detail
+		return Settlement{Outcome: out}, nil
+	}
+	switch {
+	case store.CheckID(p.UserID) != nil || store.CheckID(p.TransactionID) != nil:
+		return result(ResultUnmatched, "payment intent has no valid user_id/transaction_id metadata")
+	case stored == nil:
+		return result(ResultUnmatched, "no such transaction")
+	case stored.PaymentIntentID != "" && stored.PaymentIntentID != p.PaymentIntentID:
+		return result(ResultUnmatched, "transaction belongs to payment intent "+stored.PaymentIntentID)
+	}
+	t := *stored
+	switch p.Status {
+	case StatusSucceeded:
+		switch {
+		case t.Credited:
+			return result(ResultUnchanged, "already credited")
+		case p.Currency != t.Currency:
+			return result(ResultUnmatched, fmt.Sprintf("paid in %q, transaction is in %q", p.Currency, t.Currency))
+		case p.AmountReceived <= 0:
+			return result(ResultUnmatched, "succeeded with nothing received")
+		case t.Type == TypePackagePurchase && p.AmountReceived < t.ChargeAmount:
+			return result(ResultUnmatched, fmt.Sprintf("received %d, the package costs %d", p.AmountReceived, t.ChargeAmount))
+		}
+		s := Settlement{Credit: p.AmountReceived, IndexIntent: t.PaymentIntentID == "",
+			Change: &TopUpChange{Status: StatusSucceeded, Credited: true}}
+		if t.Type == TypePackagePurchase {
+			// The plan is the user's once the package is paid, in the same
+			// transaction as its credit.
+			s.Credit, s.Plan = t.Amount, t.PackageID
+		}
+		if s.Credit != t.Amount {
+			s.Change.Amount = &s.Credit
+		}
+		if t.PaymentIntentID != p.PaymentIntentID {
+			s.Change.PaymentIntentID = &p.PaymentIntentID
+		}
+		if t.FailureCode != "" || t.FailureMessage != "" {
+			s.Change.Failure = &Failure{}
+		}
+		out.Result, out.Amount = ResultApplied, s.Credit
+		s.Outcome = out
+		return s, nil
+	case StatusFailed, StatusCanceled:
+		switch {
+		case t.Credited || t.Status == StatusSucceeded:
+			return result(ResultUnchanged, "already succeeded")
+		case t.Status == p.Status && t.FailureCode == p.FailureCode:
+			return result(ResultUnchanged, "")
+		}
+		out.Result = ResultApplied
+		return Settlement{Outcome: out, Change: &TopUpChange{
+			Status: p.Status, PaymentIntentID: &p.PaymentIntentID,
+			Failure: &Failure{Code: p.FailureCode, Message: p.FailureMessage},
+		}}, nil
+	default:
+		return Settlement{}, fmt.Errorf("settle top-up: unknown payment status %q", p.Status)
+	}
+}
+
+// updates is c as the Firestore field updates of the top-up, at now.
+func (c TopUpChange) updates(now time.Time) []firestore.Update {
+	updates := []firestore.Update{{Path: "status", Value: c.Status}}
+	if c.Credited {
+		updates = append(updates, firestore.Update{Path: "credited", Value: true}, firestore.Update{Path: "creditedAt", Value: now})
+	}
+	updates = append(updates, firestore.Update{Path: "updatedAt", Value: now})
+	if c.Amount != nil {
+		updates = append(updates, firestore.Update{Path: "amount", Value: *c.Amount})
+	}
+	if c.PaymentIntentID != nil {
+		updates = append(updates, firestore.Update{Path: "paymentIntentId", Value: *c.PaymentIntentID})
+	}
+	if c.Failure != nil {
+		updates = append(updates, firestore.Update{Path: "failureCode", Value: deleteIfEmpty(c.Failure.Code)},
+			firestore.Update{Path: "failureMessage", Value: deleteIfEmpty(c.Failure.Message)})
+	}
+	return updates
+}
