@@ -9,12 +9,14 @@ import (
 // The closing fields, written by package closing inside the transaction
 // that moves the deletion.
 
-// MarkClosing stops billing: the account is pending deletion, and its usage
-// is billed through billedThrough.
+// MarkClosing stops billing: the account is pending deletion, and every
+// usage report received through billedThrough is billed (zero: none yet).
 func (s *Store) MarkClosing(tx *firestore.Transaction, userID string, billedThrough, at time.Time) error {
-	return tx.Set(s.ref(userID), map[string]any{
-		"status": StatusPendingDeletion, "billedThrough": billedThrough, "updatedAt": at,
-	}, firestore.MergeAll)
+	fields := map[string]any{"status": StatusPendingDeletion, "updatedAt": at}
+	if !billedThrough.IsZero() {
+		fields["billedThrough"] = billedThrough
+	}
+	return tx.Set(s.ref(userID), fields, firestore.MergeAll)
 }
 
 // MarkDeleted records the account deleted.

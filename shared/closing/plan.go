@@ -99,7 +99,7 @@ type requestFacts struct {
 	UserID          string
 	Previous        int64 // the number of the user's last request (0: none)
 	Now             time.Time
-	BilledThrough   time.Time // the end of the last billed period
+	BilledThrough   time.Time // the receipt cursor of the last bill (see metering.Store.Since)
 	PendingPayments int       // card payments still under way
 	Money           moneyFacts
 }
@@ -113,7 +113,8 @@ type requestPlan struct {
 	Entries []ledger.Transaction
 	// Refunds are the top-ups noted as being returned, and how much.
 	Refunds []cardRefund
-	// BilledThrough is the account's new end of the billed period.
+	// BilledThrough is the account's new usage cursor: the latest receipt
+	// time of the reports this bill covers.
 	BilledThrough time.Time
 }
 
@@ -147,7 +148,10 @@ func decideRequest(f requestFacts) (requestPlan, error) {
 	default:
 		d.State = StateCompleting
 	}
-	p := requestPlan{Refunds: sp.Refunds, BilledThrough: d.PeriodEnd}
+	p := requestPlan{Refunds: sp.Refunds, BilledThrough: f.BilledThrough}
+	if m.Period.ReceivedThrough.After(f.BilledThrough) {
+		p.BilledThrough = m.Period.ReceivedThrough
+	}
 	entry := func(suffix string) string { return fmt.Sprintf("del_%d_%s", d.Request, suffix) }
 	if d.BalanceApplied > 0 {
 		p.Entries = append(p.Entries, ledger.Transaction{ID: entry("usage"), UserID: f.UserID, Type: ledger.TypeUsageCharge,
@@ -163,9 +167,6 @@ func decideRequest(f requestFacts) (requestPlan, error) {
 	if d.Forfeited > 0 {
 		p.Entries = append(p.Entries, ledger.Transaction{ID: entry("forfeited"), UserID: f.UserID, Type: ledger.TypeBalanceForfeited,
 			Amount: -d.Forfeited, Status: ledger.StatusSucceeded})
-	}
-	if p.BilledThrough.Before(f.BilledThrough) || p.BilledThrough.IsZero() {
-		p.BilledThrough = now
 	}
 	p.Deletion = d
 	return p, nil

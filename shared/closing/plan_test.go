@@ -92,7 +92,8 @@ func TestDecideRequest(t *testing.T) {
 		{Kind: "egress", Description: "Egress: 0.5 TB", Amount: 350},
 		{Kind: "segments", Description: "Segments: 10,000 segment-months", Amount: 9},
 	}
-	period := metering.Period{Start: start, End: end, Reports: 30}
+	received := end.Add(2 * time.Hour) // the last report's receipt: the bill's cursor
+	period := metering.Period{Start: start, End: end, Reports: 30, ReceivedThrough: received}
 	card := topUp("tx1", 2000)
 	facts := func(change func(*requestFacts)) requestFacts {
 		f := requestFacts{UserID: "u1", Now: now, Money: moneyFacts{Period: period, Bill: usage}}
@@ -114,20 +115,20 @@ func TestDecideRequest(t *testing.T) {
 		{
 			name:  "usage and no balance: the final invoice",
 			facts: facts(func(*requestFacts) {}),
-			want: requestPlan{BilledThrough: end,
+			want: requestPlan{BilledThrough: received,
 				Deletion: deletion(func(d *Deletion) { d.State, d.InvoiceAmount = StateInvoicing, 759 })},
 		},
 		{
 			name:  "the balance pays part of the usage",
 			facts: facts(func(f *requestFacts) { f.Money.Balance = 500 }),
-			want: requestPlan{BilledThrough: end,
+			want: requestPlan{BilledThrough: received,
 				Deletion: deletion(func(d *Deletion) { d.State, d.BalanceApplied, d.InvoiceAmount = StateInvoicing, 500, 259 }),
 				Entries:  []ledger.Transaction{{ID: "del_1_usage", UserID: "u1", Type: ledger.TypeUsageCharge, Amount: -500, Status: ledger.StatusSucceeded}}},
 		},
 		{
 			name:  "the balance pays all and the rest goes back to the card",
 			facts: facts(func(f *requestFacts) { f.Money.Balance, f.Money.Refundable = 2000, []ledger.Refundable{card} }),
-			want: requestPlan{BilledThrough: end,
+			want: requestPlan{BilledThrough: received,
 				Deletion: deletion(func(d *Deletion) {
 					d.State, d.BalanceApplied = StateRefunding, 759
 					d.Refunds = []Refund{{EntryID: "del_1_refund_0", SourceTransactionID: "tx1", PaymentIntentID: "pi_tx1", Amount: 1241}}
@@ -142,7 +143,7 @@ func TestDecideRequest(t *testing.T) {
 		{
 			name:  "package credit is forfeited and the account completes",
 			facts: facts(func(f *requestFacts) { f.Money.Balance = 1500 }),
-			want: requestPlan{BilledThrough: end,
+			want: requestPlan{BilledThrough: received,
 				Deletion: deletion(func(d *Deletion) { d.State, d.BalanceApplied, d.Forfeited = StateCompleting, 759, 741 }),
 				Entries: []ledger.Transaction{
 					{ID: "del_1_usage", UserID: "u1", Type: ledger.TypeUsageCharge, Amount: -759, Status: ledger.StatusSucceeded},
@@ -150,11 +151,11 @@ func TestDecideRequest(t *testing.T) {
 				}},
 		},
 		{
-			name: "nothing used, nothing held: straight to completing, billed through now",
+			name: "nothing used, nothing held: straight to completing; the cursor stays",
 			facts: facts(func(f *requestFacts) {
 				f.Money = moneyFacts{Period: metering.Period{}, Bill: metering.Bill{}}
 			}),
-			want: requestPlan{BilledThrough: now,
+			want: requestPlan{
 				Deletion: Deletion{UserID: "u1", Request: 1, State: StateCompleting, RequestedAt: now, UpdatedAt: now,
 					Lines: []Line{}, Refunds: []Refund{}, NextAttemptAt: &now}},
 		},
@@ -163,26 +164,37 @@ func TestDecideRequest(t *testing.T) {
 			facts: facts(func(f *requestFacts) {
 				f.Previous, f.BilledThrough, f.Money.Balance = 1, start, 100
 			}),
-			want: requestPlan{BilledThrough: end,
+			want: requestPlan{BilledThrough: received,
 				Deletion: deletion(func(d *Deletion) { d.Request, d.State, d.BalanceApplied, d.InvoiceAmount = 2, StateInvoicing, 100, 659 }),
 				Entries:  []ledger.Transaction{{ID: "del_2_usage", UserID: "u1", Type: ledger.TypeUsageCharge, Amount: -100, Status: ledger.StatusSucceeded}}},
 		},
 		{
-			name: "no report since the last billed period: billedThrough stays",
+			name: "no report since the last bill: the cursor stays",
 			facts: facts(func(f *requestFacts) {
-				f.BilledThrough = end
-				f.Money = moneyFacts{Period: metering.Period{Start: end, End: end}, Bill: metering.Bill{}}
+				f.BilledThrough = received
+				f.Money = moneyFacts{Period: metering.Period{}, Bill: metering.Bill{}}
 			}),
-			want: requestPlan{BilledThrough: end,
+			want: requestPlan{BilledThrough: received,
 				Deletion: Deletion{UserID: "u1", Request: 1, State: StateCompleting, RequestedAt: now, UpdatedAt: now,
-					PeriodStart: end, PeriodEnd: end, Lines: []Line{}, Refunds: []Refund{}, NextAttemptAt: &now}},
+					Lines: []Line{}, Refunds: []Refund{}, NextAttemptAt: &now}},
 		},
 		{
-			name: "a period ending before the billed one bills through now",
+			name: "late usage: a report for an earlier period received after the last bill is billed now",
 			facts: facts(func(f *requestFacts) {
-				f.BilledThrough = end.Add(time.Hour)
+				f.Previous, f.BilledThrough = 1, received.Add(-time.Hour)
+				f.Money.Period = metering.Period{Start: start, End: start.Add(time.Hour), Reports: 1, ReceivedThrough: received}
 			}),
-			want: requestPlan{BilledThrough: now,
+			want: requestPlan{BilledThrough: received,
+				Deletion: deletion(func(d *Deletion) {
+					d.Request, d.State, d.InvoiceAmount, d.PeriodEnd = 2, StateInvoicing, 759, start.Add(time.Hour)
+				})},
+		},
+		{
+			name: "the cursor never moves back",
+			facts: facts(func(f *requestFacts) {
+				f.BilledThrough = received.Add(time.Hour)
+			}),
+			want: requestPlan{BilledThrough: received.Add(time.Hour),
 				Deletion: deletion(func(d *Deletion) { d.State, d.InvoiceAmount = StateInvoicing, 759 })},
 		},
 	}

@@ -2,7 +2,7 @@ package closing
 
 import (
 	"context"
-
+	"errors"
 	"fmt"
 	"time"
 
@@ -133,12 +133,12 @@ func (s *Service) advance(ctx context.Context, userID string) error {
 			return err
 		}
 		var step error
-		switch d.State {
-		case StateInvoicing:
+		switch {
+		case invoiceOwed(d):
 			step = s.invoice(ctx, d)
-		case StateRefunding:
+		case d.State == StateRefunding:
 			step = s.refund(ctx, d)
-		case StateCompleting:
+		case d.State == StateCompleting:
 			step = s.complete(ctx, d)
 		default:
 			return s.flush(ctx, d)
@@ -195,30 +195,37 @@ func (s *Service) noteFailure(ctx context.Context, d Deletion, cause error) {
 }
 
 // invoice makes the final invoice in Stripe (found again if an earlier
-// attempt made it), finalizes it and has Stripe email it.
+// attempt made it), finalizes it and has Stripe email it. It also runs for a
+// deletion canceled before its invoice was recorded: that invoice bills
+// usage that happened, and a draft left behind would block every later
+// request with an invoice no one can pay; the deletion then stays canceled.
 func (s *Service) invoice(ctx context.Context, d Deletion) error {
 	acct, err := s.customers.Get(ctx, d.UserID)
 	if err != nil {
 		return err
 	}
 	key := d.InvoiceKey()
-	var inv paymentsInvoice
-	if d.Attempts > 0 {
-		// An attempt may have made the invoice and died before recording
-		// it, longer ago than Stripe remembers the key.
-		if found, err := s.stripe.FindInvoice(ctx, acct.CustomerID, payments.MetadataDeletion, key); err == nil {
-			inv = found
-		}
-	}
-	if inv.ID == "" {
+	// Any earlier attempt (a recorded failure, or a process that died
+	// without recording one) may have made the invoice longer ago than
+	// Stripe remembers the key: look first, and retry later when the look
+	// fails. (Within Stripe's search lag of about a minute the idempotency
+	// key still returns the same invoice.)
+	inv, err := s.stripe.FindInvoice(ctx, acct.CustomerID, payments.MetadataDeletion, key)
+	switch {
+	case errors.Is(err, payments.ErrNotFound):
 		if inv, err = s.stripe.CreateInvoice(ctx, newFinalInvoice(acct.CustomerID, d, s.daysUntilDue), key); err != nil {
 			return err
 		}
+	case err != nil:
+		return fmt.Errorf("look for the final invoice before making it: %w", err)
 	}
-	if inv.Status == "draft" && inv.Total != d.InvoiceAmount {
+	if inv.Status == payments.InvoiceDraft && inv.Total != d.InvoiceAmount {
 		if err := s.addLines(ctx, acct.CustomerID, inv.ID, d); err != nil {
 			return err
 		}
+	}
+	if err := fault.Point(ctx, fault.DeletionAfterDraft); err != nil {
+		return err
 	}
 	if inv, err = s.stripe.FinalizeAndSendInvoice(ctx, inv.ID); err != nil {
 		return err
@@ -227,15 +234,28 @@ func (s *Service) invoice(ctx context.Context, d Deletion) error {
 		return err
 	}
 	due := s.now().Add(time.Duration(s.daysUntilDue) * 24 * time.Hour)
-	return s.transition(ctx, d.UserID, StateInvoicing, func(tx *firestore.Transaction, d *Deletion) error {
+	return s.transition(ctx, d.UserID, d.State, func(tx *firestore.Transaction, d *Deletion) error {
+		if d.InvoiceID != "" {
+			return nil
+		}
 		d.InvoiceID, d.InvoiceStatus, d.HostedInvoiceURL, d.InvoiceDueAt = inv.ID, inv.Status, inv.HostedInvoiceURL, &due
-		d.State, d.NextAttemptAt = StateAwaitingPayment, nil
-		if inv.Status == "paid" {
+		d.NextAttemptAt = nil
+		if d.State == StateCanceled {
+			return nil
+		}
+		d.State = StateAwaitingPayment
+		if inv.Status == payments.InvoicePaid {
 			now := s.now()
 			d.State, d.NextAttemptAt = StateCompleting, &now
 		}
 		return nil
 	})
+}
+
+// invoiceOwed reports a deletion whose final invoice must still be made:
+// one in invoicing, or one canceled before its invoice was recorded.
+func invoiceOwed(d Deletion) bool {
+	return d.InvoiceID == "" && d.InvoiceAmount > 0 && (d.State == StateInvoicing || d.State == StateCanceled)
 }
 
 // refund returns the closing balance to the cards it came from.
@@ -326,6 +346,12 @@ func (s *Service) Cancel(ctx context.Context, userID string) (Deletion, error) {
 		}
 		now := s.now()
 		d.State, d.CanceledAt, d.UpdatedAt, d.NextAttemptAt = StateCanceled, &now, now, nil
+		if invoiceOwed(d) {
+			// Canceled before its final invoice was recorded: the invoice
+			// is still made and sent (it bills usage that happened), by the
+			// advance below or the sweep.
+			d.NextAttemptAt = &now
+		}
 		if err := s.accounts.Reopen(tx, userID, now); err != nil {
 			return err
 		}
@@ -341,8 +367,11 @@ func (s *Service) Cancel(ctx context.Context, userID string) (Deletion, error) {
 		return Deletion{}, err
 	}
 	logging.FromContext(ctx).InfoContext(ctx, "deletion canceled", "final_invoice_id", d.InvoiceID)
-	if err := s.flush(ctx, d); err != nil {
-		logging.FromContext(ctx).WarnContext(ctx, "deletion-canceled event not yet published; the sweep will", "error", err.Error())
+	if err := s.advance(ctx, userID); err != nil {
+		logging.FromContext(ctx).WarnContext(ctx, "canceled deletion not settled yet (its final invoice, or its event); the sweep will finish it", "error", err.Error())
+	}
+	if cur, err := s.Get(ctx, nil, userID); err == nil {
+		d = cur
 	}
 	return d, nil
 }

@@ -113,7 +113,9 @@ type stored struct {
 	StorageByteHours string    `firestore:"storageByteHours"`
 	EgressBytes      string    `firestore:"egressBytes"`
 	SegmentHours     string    `firestore:"segmentHours"`
-	ReceivedAt       time.Time `firestore:"receivedAt"`
+	// ReceivedAt is the commit time (a server timestamp), so a report
+	// stored after a bill was cut always sorts after the bill's cursor.
+	ReceivedAt time.Time `firestore:"receivedAt,serverTimestamp"`
 }
 
 // Store records reports exactly once by reportId.
@@ -134,7 +136,6 @@ func (s *Store) Save(ctx context.Context, r Report) (bool, error) {
 	_, err := s.col(r.UserID).Doc(r.ReportID).Create(ctx, stored{
 		ProjectID: r.ProjectID, PeriodStart: r.PeriodStart, PeriodEnd: r.PeriodEnd,
 		StorageByteHours: Decimal(r.StorageByteHours), EgressBytes: Decimal(r.EgressBytes), SegmentHours: Decimal(r.SegmentHours),
-		ReceivedAt: time.Now().UTC(),
 	})
 	if status.Code(err) == codes.AlreadyExists {
 		return false, nil
@@ -145,18 +146,26 @@ func (s *Store) Save(ctx context.Context, r Report) (bool, error) {
 	return true, nil
 }
 
-// Period is the usage not yet invoiced.
+// Period is the usage not yet invoiced: the reports received after the
+// last bill's cursor, whatever periods they cover.
 type Period struct {
+	// Start and End span the reports' periods (zero when there are none).
 	Start, End time.Time
 	Totals     Totals
 	Reports    int
+	// ReceivedThrough is the latest receipt time among the reports: the
+	// cursor a bill of this usage records (zero when there are none).
+	ReceivedThrough time.Time
 }
 
-// Since sums the user's reports that start at or after from (the end of
-// the last invoiced period; zero for a user never invoiced), inside tx when
-// tx is not nil.
-func (s *Store) Since(ctx context.Context, tx *firestore.Transaction, userID string, from time.Time) (Period, error) {
-	q := s.col(userID).Where("periodStart", ">=", from)
+// Since sums the user's reports received after billed (the cursor of the
+// last bill; zero for a user never billed), inside tx when tx is not nil.
+// Billing by receipt rather than by period means late usage (a report for
+// an earlier period that arrives after a bill) is billed by the next bill.
+// Reports carry their commit time, so none can later appear at or before a
+// cursor taken from reports already read.
+func (s *Store) Since(ctx context.Context, tx *firestore.Transaction, userID string, billed time.Time) (Period, error) {
+	q := s.col(userID).Where("receivedAt", ">", billed)
 	var snaps []*firestore.DocumentSnapshot
 	var err error
 	if tx != nil {
@@ -167,7 +176,7 @@ func (s *Store) Since(ctx context.Context, tx *firestore.Transaction, userID str
 	if err != nil {
 		return Period{}, fmt.Errorf("read usage of %s: %w", userID, err)
 	}
-	p := Period{Start: from, End: from, Totals: Zero(), Reports: len(snaps)}
+	p := Period{Totals: Zero(), Reports: len(snaps)}
 	for _, snap := range snaps {
 		var st stored
 		if err := snap.DataTo(&st); err != nil {
@@ -182,12 +191,14 @@ func (s *Store) Since(ctx context.Context, tx *firestore.Transaction, userID str
 			return Period{}, fmt.Errorf("usage report %s: %w", snap.Ref.ID, err)
 		}
 		p.Totals.Add(r)
-		// A user never invoiced: the period starts with their first report.
-		if from.IsZero() && (p.Start.IsZero() || st.PeriodStart.Before(p.Start)) {
+		if p.Start.IsZero() || st.PeriodStart.Before(p.Start) {
 			p.Start = st.PeriodStart
 		}
 		if st.PeriodEnd.After(p.End) {
 			p.End = st.PeriodEnd
+		}
+		if st.ReceivedAt.After(p.ReceivedThrough) {
+			p.ReceivedThrough = st.ReceivedAt
 		}
 	}
 	return p, nil

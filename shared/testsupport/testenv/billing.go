@@ -12,12 +12,14 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
+	"cloud.google.com/go/pubsub/v2"
 	"github.com/go-jose/go-jose/v4"
 
 	"example.com/billing/shared/auth"
 	"example.com/billing/shared/checkout"
 	"example.com/billing/shared/config"
 	"example.com/billing/shared/customer"
+	"example.com/billing/shared/events"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/payments"
 	"example.com/billing/shared/platform"
@@ -157,4 +159,21 @@ func WebhookRequest(payload []byte, secret string) *http.Request {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Stripe-Signature", stripetest.SignatureHeader(payload, secret, time.Now()))
 	return req
+}
+
+// Topics creates every topic of shared/events in b's emulator project, so
+// the graph's outbox can publish, and returns what a subscriber of a topic
+// receives within wait.
+func (b *Billing) Topics(t testing.TB) func(topic string, wait time.Duration) []*pubsub.Message {
+	t.Helper()
+	c, err := pubsub.NewClient(context.Background(), b.Project)
+	if err != nil {
+		t.Fatalf("pubsub client: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	var names []string
+	for _, topic := range events.Topics {
+		names = append(names, topic.Name)
+	}
+	return Topics(t, c, b.Project, names...)
 }

@@ -1,0 +1,222 @@
+package closing_test
+
+import (
+	"context"
+	"errors"
+	"math/big"
+	"net/http"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/firestore"
+
+	"example.com/billing/shared/closing"
+	"example.com/billing/shared/fault"
+	"example.com/billing/shared/metering"
+	"example.com/billing/shared/testsupport/testenv"
+)
+
+// tbMonth is one TB stored for a month: 400 cents at the list price.
+var tbMonth = new(big.Rat).SetInt64(720_000_000_000_000)
+
+type env struct {
+	*testenv.Billing
+	d *closing.Service
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	b := testenv.NewBilling(t)
+	b.Topics(t)
+	return &env{Billing: b, d: b.Services.Deletions}
+}
+
+// report stores one usage report of 1 TB-month for the hour at start.
+func (e *env) report(t *testing.T, id string, start time.Time) {
+	t.Helper()
+	if _, err := e.Services.Usage.Save(context.Background(), metering.Report{
+		ReportID: id, UserID: "u1", ProjectID: "p1", PeriodStart: start, PeriodEnd: start.Add(time.Hour),
+		StorageByteHours: tbMonth, EgressBytes: new(big.Rat), SegmentHours: new(big.Rat),
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// requestFailingAt records a deletion of u1 whose first advance fails at
+// point, the failure recorded.
+func (e *env) requestFailingAt(t *testing.T, point string) {
+	t.Helper()
+	ctx := fault.With(context.Background(), fault.New().Fail(point, 1))
+	if _, err := e.d.Request(ctx, "u1", "u1@example.com"); err != nil && !errors.Is(err, fault.ErrInjected) {
+		t.Fatal(err)
+	}
+}
+
+func (e *env) deletion(t *testing.T) closing.Deletion {
+	t.Helper()
+	d, err := e.d.Get(context.Background(), nil, "u1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func (e *env) finalInvoices(t *testing.T) (n int, statuses []string) {
+	t.Helper()
+	for _, inv := range e.Stripe.Invoices() {
+		if inv.Metadata["kind"] == "final_invoice" {
+			n++
+			statuses = append(statuses, string(inv.Status))
+		}
+	}
+	return n, statuses
+}
+
+// requestStoppingAt records a deletion of u1 whose first advance dies at
+// point (the process is gone: no failure is recorded).
+func (e *env) requestStoppingAt(t *testing.T, point string) {
+	t.Helper()
+	e.requestFailingAt(t, point)
+	// A crash records nothing: clear what the failed step noted.
+	if _, err := e.FS.Collection("deletions").Doc("u1").Update(context.Background(), []firestore.Update{
+		{Path: "attempts", Value: 0}, {Path: "lastError", Value: firestore.Delete},
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An attempt that made the final invoice and died before recording anything
+// (no recorded failure), retried after Stripe forgot the idempotency key,
+// finds that invoice instead of billing the usage a second time.
+func TestFinalInvoiceIsLookedUpAfterACrash(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.report(t, "r1", time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	e.requestStoppingAt(t, fault.DeletionAfterDraft)
+	if n, _ := e.finalInvoices(t); n != 1 {
+		t.Fatalf("%d final invoices after the crash, want the 1 draft", n)
+	}
+	e.Stripe.Advance(25 * time.Hour)
+	if err := e.d.Advance(context.Background(), "u1"); err != nil {
+		t.Fatal(err)
+	}
+	if n, statuses := e.finalInvoices(t); n != 1 || statuses[0] != "open" {
+		t.Errorf("final invoices = %d %v, want the one invoice, sent", n, statuses)
+	}
+	if d := e.deletion(t); d.State != closing.StateAwaitingPayment || d.InvoiceID == "" {
+		t.Errorf("deletion = %s (invoice %q), want awaiting_payment with its invoice", d.State, d.InvoiceID)
+	}
+}
+
+// A look-up that fails is a failed step to retry, never a reason to create
+// the invoice blind.
+func TestFinalInvoiceLookupFailureIsRetried(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.report(t, "r1", time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	e.requestFailingAt(t, fault.DeletionAfterDraft)
+	e.Stripe.Advance(25 * time.Hour)
+	e.Stripe.FailNext(3, http.StatusInternalServerError) // the search, and stripe-go's two retries
+	if err := e.d.Advance(context.Background(), "u1"); err == nil {
+		t.Fatal("Advance succeeded although the look-up failed")
+	}
+	if n, _ := e.finalInvoices(t); n != 1 {
+		t.Errorf("%d final invoices after a failed look-up, want 1", n)
+	}
+	if d := e.deletion(t); d.State != closing.StateInvoicing || d.Attempts != 2 || d.NextAttemptAt == nil {
+		t.Errorf("deletion = %+v, want still invoicing with the failure recorded for the sweep", d)
+	}
+	if err := e.d.Advance(context.Background(), "u1"); err != nil {
+		t.Fatal(err)
+	}
+	if n, statuses := e.finalInvoices(t); n != 1 || statuses[0] != "open" {
+		t.Errorf("final invoices = %d %v, want the one invoice, sent", n, statuses)
+	}
+}
+
+// Canceled while its final invoice was a draft: the invoice is still made
+// and sent (it bills usage that happened), recorded on the canceled
+// deletion, and once paid nothing blocks a new request, which bills nothing
+// twice.
+func TestCancelDuringInvoicingLeavesNothingThatBlocks(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	e.report(t, "r1", time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	e.requestStoppingAt(t, fault.DeletionAfterDraft)
+	d, err := e.d.Cancel(ctx, "u1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.State != closing.StateCanceled || d.InvoiceID == "" || d.NextAttemptAt != nil {
+		t.Fatalf("canceled deletion = %+v, want canceled with its final invoice recorded and nothing owed", d)
+	}
+	n, statuses := e.finalInvoices(t)
+	if n != 1 || statuses[0] != "open" {
+		t.Fatalf("final invoices = %d %v, want one open invoice the user can pay (never a draft)", n, statuses)
+	}
+	check, err := e.d.Check(ctx, "u1", "u1@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(check.UnpaidInvoices) != 1 || check.UnpaidInvoices[0].HostedInvoiceURL == "" {
+		t.Errorf("unpaid invoices = %+v, want the final invoice with a page to pay it", check.UnpaidInvoices)
+	}
+	if _, err := e.Stripe.PayInvoice(d.InvoiceID); err != nil {
+		t.Fatal(err)
+	}
+	again, err := e.d.Request(ctx, "u1", "u1@example.com")
+	if err != nil {
+		t.Fatalf("a new request after paying the canceled deletion's invoice: %v", err)
+	}
+	if again.Request != 2 || again.UsageAmount != 0 {
+		t.Errorf("second deletion = %+v, want request 2 billing no usage (it was on the first invoice)", again)
+	}
+	if n, _ := e.finalInvoices(t); n != 1 {
+		t.Errorf("%d final invoices, want still 1", n)
+	}
+}
+
+// Usage is billed by when it was received: a report for an early period
+// that arrives after a deletion was requested (and canceled) is on the next
+// bill, not lost.
+func TestLateUsageIsBilledByTheNextBill(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	nov := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	e.report(t, "r-nov-10", nov.Add(10*24*time.Hour))
+	first, err := e.d.Request(ctx, "u1", "u1@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.UsageAmount != 400 || first.InvoiceID == "" {
+		t.Fatalf("first deletion = %+v, want 400 cents invoiced", first)
+	}
+	if _, err := e.d.Cancel(ctx, "u1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Stripe.PayInvoice(first.InvoiceID); err != nil {
+		t.Fatal(err)
+	}
+	// The satellite reports an earlier day late.
+	e.report(t, "r-nov-02-late", nov.Add(24*time.Hour))
+	check, err := e.d.Check(ctx, "u1", "u1@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if check.CurrentUsage.Amount != 400 || !check.CurrentUsage.PeriodStart.Equal(nov.Add(24*time.Hour)) {
+		t.Errorf("current usage = %+v, want the late report's 400 cents and period", check.CurrentUsage)
+	}
+	second, err := e.d.Request(ctx, "u1", "u1@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.UsageAmount != 400 || second.InvoiceAmount != 400 {
+		t.Errorf("second deletion = %+v, want the late 400 cents billed", second)
+	}
+	// Nothing is billed twice: after this bill, nothing is left.
+	if check, err := e.d.Check(ctx, "u1", "u1@example.com"); err != nil || check.CurrentUsage.Amount != 0 {
+		t.Errorf("usage after the second bill = %+v, %v; want none", check.CurrentUsage, err)
+	}
+}
