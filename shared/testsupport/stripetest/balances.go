@@ -15,7 +15,6 @@ type balanceTransaction struct {
 	Object        string            `json:"object"`
 	Amount        int64             `json:"amount"`
 	Created       int64             `json:"created"`
-	CreditNote    *string           `json:"credit_note"`
 	Currency      string            `json:"currency"`
 	Customer      string            `json:"customer"`
 	Description   *string           `json:"description"`
@@ -26,25 +25,16 @@ type balanceTransaction struct {
 	Type          string            `json:"type"`
 }
 
-// Customer balance transaction types the double records.
-const (
-	balanceAdjustment           = "adjustment"
-	balanceAppliedToInvoice     = "applied_to_invoice"
-	balanceUnappliedFromInvoice = "unapplied_from_invoice"
-)
-
 func (s *Server) balanceTransactionRoutes() []route {
 	return []route{
-		{http.MethodPost, "/v1/customers/{customer}/balance_transactions", s.createBalanceTransaction},
-		{http.MethodGet, "/v1/customers/{customer}/balance_transactions", s.listBalanceTransactions},
-		{http.MethodGet, "/v1/customers/{customer}/balance_transactions/{transaction}", s.getBalanceTransaction},
-		{http.MethodPost, "/v1/customers/{customer}/balance_transactions/{transaction}", s.updateBalanceTransaction},
+		{http.MethodPost, "/v1/customers/{customer}/balance_transactions", []string{"amount", "currency", "description", "metadata[*]"}, s.createBalanceTransaction},
+		{http.MethodGet, "/v1/customers/{customer}/balance_transactions", listParams, s.listBalanceTransactions},
 	}
 }
 
-// CustomerBalance returns the balance of the customer with id, deleted or
-// not: negative is credit the customer has, positive is what they owe. An
-// unknown customer has 0.
+// CustomerBalance returns the balance of the customer with id: negative is
+// credit the customer has, positive is what they owe. An unknown customer
+// has 0.
 func (s *Server) CustomerBalance(customerID string) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -56,7 +46,7 @@ func (s *Server) CustomerBalance(customerID string) int64 {
 
 // BalanceTransactions returns the balance transactions of a customer,
 // oldest first: the adjustments created through the API and those invoices
-// made when they applied (or, voided, gave back) the balance.
+// made when they applied the balance.
 func (s *Server) BalanceTransactions(customerID string) []*stripe.CustomerBalanceTransaction {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -70,24 +60,14 @@ func (s *Server) BalanceTransactions(customerID string) []*stripe.CustomerBalanc
 }
 
 func (s *Server) createBalanceTransaction(c *call) (any, *apiError) {
-	amount, set, e := formInt(c.form, "amount")
+	amount, currency, e := readMoney(c.form)
 	if e != nil {
 		return nil, e
-	}
-	if !set {
-		return nil, missingParam("amount")
 	}
 	if amount == 0 {
 		return nil, invalidRequest("amount", "The amount of a customer balance transaction must be non-zero.")
 	}
-	currency, set, e := readCurrency(c.form)
-	if e != nil {
-		return nil, e
-	}
-	if !set {
-		return nil, missingParam("currency")
-	}
-	cu, e := s.liveCustomer(c.pathParams["customer"], http.StatusNotFound, "customer")
+	cu, e := s.customers.lookup(c, "customer")
 	if e != nil {
 		return nil, e
 	}
@@ -97,80 +77,23 @@ func (s *Server) createBalanceTransaction(c *call) (any, *apiError) {
 	if cu.Currency != nil && *cu.Currency != currency {
 		return nil, unsupported("currency", "a balance in "+currency+" for a customer whose balance is in "+*cu.Currency)
 	}
-	bt := s.moveBalance(c, cu, amount, currency, balanceAdjustment, nil)
-	bt.Description, _ = formNullable(c.form, "description")
-	bt.Metadata = mergeMetadata(bt.Metadata, c)
-	return s.renderBalanceTransaction(bt, formList(c.form, "expand"))
-}
-
-func (s *Server) getBalanceTransaction(c *call) (any, *apiError) {
-	bt, e := s.customerBalanceTransaction(c)
-	if e != nil {
-		return nil, e
-	}
-	return s.renderBalanceTransaction(bt, formList(c.form, "expand"))
-}
-
-// updateBalanceTransaction changes what Stripe lets change of a
-// transaction: its description and metadata. Nothing else about the
-// customer changes, so no event is recorded.
-func (s *Server) updateBalanceTransaction(c *call) (any, *apiError) {
-	for _, name := range []string{"amount", "currency"} {
-		if _, ok := formString(c.form, name); ok {
-			return nil, invalidRequest(name, "Received unknown parameter: "+name)
-		}
-	}
-	bt, e := s.customerBalanceTransaction(c)
-	if e != nil {
-		return nil, e
-	}
-	if v, set := formNullable(c.form, "description"); set {
-		bt.Description = v
-	}
-	bt.Metadata = mergeMetadata(bt.Metadata, c)
-	return s.renderBalanceTransaction(bt, formList(c.form, "expand"))
-}
-
-func (s *Server) listBalanceTransactions(c *call) (any, *apiError) {
-	customerID := c.pathParams["customer"]
-	if _, e := s.liveCustomer(customerID, http.StatusNotFound, "customer"); e != nil {
-		return nil, e
-	}
-	return list(c, s.balanceTransactions, func(bt *balanceTransaction) bool { return bt.Customer == customerID },
-		s.renderBalanceTransaction)
-}
-
-// customerBalanceTransaction finds the transaction a path names, which
-// must belong to the live customer the path also names.
-func (s *Server) customerBalanceTransaction(c *call) (*balanceTransaction, *apiError) {
-	cu, e := s.liveCustomer(c.pathParams["customer"], http.StatusNotFound, "customer")
-	if e != nil {
-		return nil, e
-	}
-	id := c.pathParams["transaction"]
-	bt, ok := s.balanceTransactions.get(id)
-	if !ok || bt.Customer != cu.ID {
-		return nil, s.balanceTransactions.noSuch(http.StatusNotFound, id, "transaction")
-	}
+	bt := s.moveBalance(cu, amount, currency, "adjustment", nil)
+	bt.Description = formNullable(c.form, "description")
+	bt.Metadata = metadata(c.form)
 	return bt, nil
 }
 
-// renderBalanceTransaction answers with a transaction. Credit notes are
-// not modelled, so credit_note cannot be expanded.
-func (s *Server) renderBalanceTransaction(bt *balanceTransaction, paths []string) (any, *apiError) {
-	return expand(bt, paths, expanders{
-		"customer": s.expandCustomer,
-		"invoice":  s.expandInvoice,
-	})
+func (s *Server) listBalanceTransactions(c *call) (any, *apiError) {
+	cu, e := s.customers.lookup(c, "customer")
+	if e != nil {
+		return nil, e
+	}
+	return list(c, s.balanceTransactions, func(bt *balanceTransaction) bool { return bt.Customer == cu.ID })
 }
 
 // moveBalance moves cu's balance by amount and records the transaction of
-// typ that does it, and the customer.updated it causes (Stripe has no event
-// of its own for balance transactions). A customer without a currency takes
-// the transaction's. Drafts of the customer show the new balance as their
-// starting_balance.
-func (s *Server) moveBalance(c *call, cu *customer, amount int64, currency, typ string, invoiceID *string) *balanceTransaction {
-	before := cu.snapshot()
+// typ that does it. A customer without a currency takes the transaction's.
+func (s *Server) moveBalance(cu *customer, amount int64, currency, typ string, invoiceID *string) *balanceTransaction {
 	cu.Balance += amount
 	if cu.Currency == nil {
 		cu.Currency = &currency
@@ -188,31 +111,7 @@ func (s *Server) moveBalance(c *call, cu *customer, amount int64, currency, typ 
 		Type:          typ,
 	}
 	s.balanceTransactions.add(bt.ID, bt)
-	if !cu.Deleted {
-		s.recordEvent("customer.updated", cu.ID, cu, previousAttributes(before, cu), c)
-	}
-	s.syncDraftBalances(cu)
 	return bt
-}
-
-// balanceIn is the part of cu's balance an invoice in currency uses: all
-// of it when currency is the customer's, none otherwise.
-func balanceIn(cu *customer, currency string) int64 {
-	if deref(cu.Currency) != currency {
-		return 0
-	}
-	return cu.Balance
-}
-
-// syncDraftBalances keeps the starting_balance of cu's drafts at the
-// customer's current balance, which is what Stripe shows until an invoice
-// is finalized.
-func (s *Server) syncDraftBalances(cu *customer) {
-	for _, inv := range s.invoices.all() {
-		if inv.Customer == cu.ID && inv.Status == invoiceDraft && !inv.Deleted {
-			inv.StartingBalance = balanceIn(cu, inv.Currency)
-		}
-	}
 }
 
 // applyBalance settles inv against its customer's balance as Stripe does at
@@ -220,8 +119,11 @@ func (s *Server) syncDraftBalances(cu *customer) {
 // it can; a debt (positive balance) is added to amount_due whole. What the
 // invoice used is recorded as an applied_to_invoice transaction, and what is
 // left becomes the invoice's ending_balance and the customer's balance.
-func (s *Server) applyBalance(c *call, inv *invoice, cu *customer) {
-	start := balanceIn(cu, inv.Currency)
+func (s *Server) applyBalance(inv *invoice, cu *customer) {
+	var start int64
+	if deref(cu.Currency) == inv.Currency {
+		start = cu.Balance
+	}
 	applied := start
 	if start < 0 {
 		applied = -min(-start, max(inv.Total, 0))
@@ -229,20 +131,9 @@ func (s *Server) applyBalance(c *call, inv *invoice, cu *customer) {
 	ending := start - applied
 	inv.StartingBalance = start
 	inv.EndingBalance = &ending
-	inv.balanceApplied = applied
 	inv.AmountDue = max(inv.Total+applied, 0)
-	inv.AmountRemaining = inv.AmountDue - inv.AmountPaid
+	inv.AmountRemaining = inv.AmountDue
 	if applied != 0 {
-		s.moveBalance(c, cu, -applied, inv.Currency, balanceAppliedToInvoice, &inv.ID)
+		s.moveBalance(cu, -applied, inv.Currency, "applied_to_invoice", &inv.ID)
 	}
-}
-
-// unapplyBalance gives a voided invoice's customer back the balance the
-// invoice used, with an unapplied_from_invoice transaction.
-func (s *Server) unapplyBalance(c *call, inv *invoice) {
-	if inv.balanceApplied == 0 {
-		return
-	}
-	cu, _ := s.customers.get(inv.Customer)
-	s.moveBalance(c, cu, inv.balanceApplied, inv.Currency, balanceUnappliedFromInvoice, &inv.ID)
 }

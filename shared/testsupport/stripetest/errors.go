@@ -1,9 +1,6 @@
 package stripetest
 
-import (
-	"net/http"
-	"strings"
-)
+import "net/http"
 
 // Stripe's error types, as stripe-go maps them onto its typed errors.
 const (
@@ -25,19 +22,14 @@ type apiError struct {
 	Type          string `json:"type"`
 	Code          string `json:"code,omitempty"`
 	DeclineCode   string `json:"decline_code,omitempty"`
-	DocURL        string `json:"doc_url,omitempty"`
 	Message       string `json:"message"`
 	Param         string `json:"param,omitempty"`
 	Charge        string `json:"charge,omitempty"`
 	PaymentIntent any    `json:"payment_intent,omitempty"`
-	PaymentMethod any    `json:"payment_method,omitempty"`
 }
 
-// coded sets the error's code and the documentation link Stripe sends with
-// every coded error.
 func (e *apiError) coded(code string) *apiError {
 	e.Code = code
-	e.DocURL = "https://stripe.com/docs/error-codes/" + strings.ReplaceAll(code, "_", "-")
 	return e
 }
 
@@ -64,20 +56,25 @@ func missingParam(param string) *apiError {
 	return invalidRequest(param, "Missing required param: "+param+".").coded("parameter_missing")
 }
 
-// unsupported rejects a valid Stripe parameter value whose behaviour the
-// double does not model, so a test fails loudly instead of passing against
-// behaviour Stripe would not have.
+// unsupported rejects a valid Stripe parameter (or value) whose behaviour
+// the double does not model, so a test fails loudly instead of passing
+// against behaviour Stripe would not have.
 func unsupported(param, what string) *apiError {
 	return invalidRequest(param, "stripetest does not support "+what+"; add it to the double if a test needs it.")
 }
 
-// fault is the error injected by FailNext and SetDown. A 429 looks like
-// Stripe's rate limiting; anything else is a generic api_error.
+// fault is the api_error injected by FailNext and SetDown.
 func fault(status int) *apiError {
-	if status == http.StatusTooManyRequests {
-		return (&apiError{status: status, Type: typeInvalidRequest, unsaved: true,
-			Message: "Too many requests hit the API too quickly. We recommend an exponential backoff of your requests."}).coded("rate_limit")
-	}
 	return &apiError{status: status, Type: typeAPI, unsaved: true,
 		Message: "An unknown error occurred (injected by stripetest)."}
+}
+
+// unexpectedState is the error Stripe gives when an object's status does
+// not allow the request; it carries the PaymentIntent when there is one.
+func unexpectedState(msg string, pi *paymentIntent) *apiError {
+	e := refused("", msg).coded("payment_intent_unexpected_state")
+	if pi != nil {
+		e.PaymentIntent = pi
+	}
+	return e
 }

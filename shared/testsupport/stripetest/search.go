@@ -1,8 +1,6 @@
 package stripetest
 
-import (
-	"strings"
-)
+import "strings"
 
 // searchClause is one field:'value' term of a Stripe search query. The
 // field is "metadata" with key set for metadata['key']:'value'.
@@ -10,23 +8,17 @@ type searchClause struct {
 	field, key, value string
 }
 
-// searchSchema says how to read each searchable field of a resource. Only
-// exact matches are modelled; Stripe's other operators (~ for substring,
-// -field for negation, range comparisons) are refused.
-type searchSchema[T any] struct {
-	fields   map[string]func(*T) string
-	metadata func(*T) map[string]string
-}
-
-// matcher parses query and returns whether an object matches all its
-// clauses.
-func (f searchSchema[T]) matcher(query string) (func(*T) bool, *apiError) {
+// matcher parses a search query whose clauses are exact matches on
+// metadata or on the given fields, and returns whether an object matches
+// them all. Stripe's other operators (~ for substring, -field for negation,
+// OR, range comparisons) and other fields are refused.
+func matcher[T any](query string, meta func(*T) map[string]string, fields map[string]func(*T) string) (func(*T) bool, *apiError) {
 	clauses, e := parseSearchQuery(query)
 	if e != nil {
 		return nil, e
 	}
 	for _, cl := range clauses {
-		if _, ok := f.fields[cl.field]; !ok && cl.field != "metadata" {
+		if _, ok := fields[cl.field]; !ok && cl.field != "metadata" {
 			return nil, unsupported("query", "searching by "+cl.field)
 		}
 	}
@@ -34,9 +26,9 @@ func (f searchSchema[T]) matcher(query string) (func(*T) bool, *apiError) {
 		for _, cl := range clauses {
 			var got string
 			if cl.field == "metadata" {
-				got = f.metadata(v)[cl.key]
+				got = meta(v)[cl.key]
 			} else {
-				got = f.fields[cl.field](v)
+				got = fields[cl.field](v)
 			}
 			if got != cl.value {
 				return false
@@ -46,9 +38,8 @@ func (f searchSchema[T]) matcher(query string) (func(*T) bool, *apiError) {
 	}, nil
 }
 
-// parseSearchQuery accepts the part of Stripe's search query language the
-// double models: field:'value' and metadata['key']:'value' clauses (either
-// quote style) joined by AND.
+// parseSearchQuery accepts field:'value' and metadata['key']:'value'
+// clauses (either quote style) joined by AND.
 func parseSearchQuery(query string) ([]searchClause, *apiError) {
 	p := &queryParser{s: strings.TrimSpace(query)}
 	if p.s == "" {

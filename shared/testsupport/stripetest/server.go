@@ -5,28 +5,33 @@
 // canned fixtures, the double keeps the objects it creates, so a test can run
 // a whole billing flow against it: create a customer, charge it, see the
 // payment fail or succeed, and receive the events Stripe would have sent.
-// It models customers, PaymentIntents with the charges they make and the
-// refunds of those, card payment methods attached to customers, one-off
-// invoices built from invoice items, collected through their own
-// PaymentIntent as Stripe does, and customer balances, which invoices use up
-// when they are finalized.
-// It honours idempotency keys, list and search filters and pagination, and
-// answers with the same HTTP statuses, error bodies and object shapes as
-// Stripe at API version 2023-10-16 (the version stripe-go v76 pins).
 //
-// Point stripe-go at it with [Server.Backends] (or [Server.Client]), or build
-// the backends by hand from [Server.URL]:
+// It models exactly the calls the Stripe port (shared/payments) makes, plus
+// the few the tests make to play the rest of Stripe: customers (create,
+// search by metadata), card PaymentIntents (create, confirmed or not,
+// retrieve, list by creation time, cancel), refunds of their charges, the
+// cards saved on a customer (list, retrieve, detach), one-off invoices built
+// from invoice items (create, retrieve, list by status, search by metadata,
+// finalize, send, mark uncollectible), paid through their own PaymentIntent,
+// and customer balances, which invoices use up when they are finalized. It
+// honours idempotency keys (24 hours, same parameters only), answers with
+// Stripe's statuses, error bodies and object shapes at API version 2023-10-16
+// (the version stripe-go v76 pins), and records the events of the types the
+// billing webhook handles (payment_intent.succeeded, .payment_failed,
+// .canceled, charge.refunded, invoice.created, invoice.paid).
+//
+// Point stripe-go at it with [Server.Client], or build a client from
+// [Server.URL] and [Key]:
 //
 //	srv := stripetest.New(t)
-//	sc := client.New(stripetest.Key, srv.Backends())
+//	sc := srv.Client()
 //
-// Requests it does not implement get Stripe's 404 for an unknown URL, and
-// parameters that would change behaviour in ways it does not model (for
-// example capture_method=manual) get a 400 naming stripetest, so a test never
+// A request it does not implement gets Stripe's 404 for an unknown URL, and a
+// parameter it does not model gets a 400 naming stripetest, so a test never
 // passes by silently exercising something the double only pretends to do.
 //
-// The double has its own clock ([Server.Now], [Server.Advance]): it stamps
-// created times and expires idempotency keys, so tests control both.
+// The double has its own clock ([Server.Advance]): it stamps created times
+// and expires idempotency keys, so tests control both.
 package stripetest
 
 import (
@@ -83,10 +88,7 @@ type Server struct {
 type Request struct {
 	Method string
 	// Path is the URL path without the query string.
-	Path string
-	// Form holds the parameters, from the query string of a GET and from
-	// the form-encoded body otherwise.
-	Form           url.Values
+	Path           string
 	IdempotencyKey string
 	// Replayed reports that the response was a stored idempotent result
 	// rather than a fresh execution.
@@ -114,7 +116,7 @@ func New(t testing.TB) *Server {
 		balanceTransactions: newStore[balanceTransaction]("customer balance transaction"),
 	}
 	s.routes = slices.Concat(s.customerRoutes(), s.paymentIntentRoutes(), s.paymentMethodRoutes(),
-		s.chargeRoutes(), s.refundRoutes(), s.invoiceRoutes(), s.invoiceItemRoutes(), s.balanceTransactionRoutes())
+		s.refundRoutes(), s.invoiceRoutes(), s.invoiceItemRoutes(), s.balanceTransactionRoutes())
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	t.Cleanup(s.srv.Close)
 	return s
@@ -123,12 +125,15 @@ func New(t testing.TB) *Server {
 // URL is the base URL to configure as stripe-go's API backend URL.
 func (s *Server) URL() string { return s.srv.URL }
 
-// Backends returns stripe-go backends aimed at the double. They keep
-// stripe-go's default retry policy, so retries (and their reuse of the
-// idempotency key) happen as in production, but skip the sleep between
-// attempts and the logging of expected errors, which would only slow and
-// clutter tests.
-func (s *Server) Backends() *stripe.Backends {
+// Client returns a stripe-go client aimed at the double, with the key the
+// double currently accepts. It keeps stripe-go's default retry policy, so
+// retries (and their reuse of the idempotency key) happen as in production,
+// but skips the sleep between attempts and the logging of expected errors,
+// which would only slow and clutter tests.
+func (s *Server) Client() *client.API {
+	s.mu.Lock()
+	key := s.apiKey
+	s.mu.Unlock()
 	b := stripe.GetBackendWithConfig(stripe.APIBackend, &stripe.BackendConfig{
 		URL:             stripe.String(s.URL()),
 		HTTPClient:      s.srv.Client(),
@@ -136,16 +141,7 @@ func (s *Server) Backends() *stripe.Backends {
 		EnableTelemetry: stripe.Bool(false),
 	})
 	b.(*stripe.BackendImplementation).SetNetworkRetriesSleep(false)
-	return &stripe.Backends{API: b, Connect: b, Uploads: b}
-}
-
-// Client returns a stripe-go client that uses [Server.Backends] and the key
-// the double currently accepts.
-func (s *Server) Client() *client.API {
-	s.mu.Lock()
-	key := s.apiKey
-	s.mu.Unlock()
-	return client.New(key, s.Backends())
+	return client.New(key, &stripe.Backends{API: b, Connect: b, Uploads: b})
 }
 
 // SetAPIKey changes the secret key the double accepts; requests with any
@@ -156,12 +152,11 @@ func (s *Server) SetAPIKey(k string) {
 	s.apiKey = k
 }
 
-// FailNext makes the next n requests fail with status before they reach any
-// endpoint, so nothing changes and no idempotent result is stored. The body
-// is an api_error, except for 429, which gets Stripe's rate_limit error.
-// stripe-go retries some statuses (409, 503, and other 5xx on non-POST
-// requests), and each retry consumes one of the n failures. A call replaces
-// any failures still pending.
+// FailNext makes the next n requests fail with status (an api_error) before
+// they reach any endpoint, so nothing changes and no idempotent result is
+// stored. stripe-go retries some statuses (409, 503, and other 5xx on
+// non-POST requests), and each retry consumes one of the n failures. A call
+// replaces any failures still pending.
 func (s *Server) FailNext(n int, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -176,15 +171,8 @@ func (s *Server) SetDown(status int) {
 	s.downStatus = status
 }
 
-// Now is the double's current time. It only moves when [Server.Advance] is
-// called.
-func (s *Server) Now() time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.now
-}
-
-// Advance moves the double's clock forward by d.
+// Advance moves the double's clock forward by d. The clock moves only when
+// Advance is called.
 func (s *Server) Advance(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -195,12 +183,7 @@ func (s *Server) Advance(d time.Duration) {
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Request, len(s.requests))
-	for i, r := range s.requests {
-		r.Form = cloneValues(r.Form)
-		out[i] = r
-	}
-	return out
+	return slices.Clone(s.requests)
 }
 
 // call is one API request as endpoint handlers see it.
@@ -219,10 +202,11 @@ type call struct {
 type handler func(*call) (any, *apiError)
 
 // route maps a method and a path pattern, whose {name} segments capture path
-// parameters, to a handler.
+// parameters, to a handler and the parameters the double models for it.
 type route struct {
 	method  string
 	pattern string
+	params  []string // see allowed
 	handle  handler
 }
 
@@ -305,7 +289,6 @@ func (s *Server) serve(c *call, query string, body []byte) response {
 	s.requests = append(s.requests, Request{
 		Method:         c.method,
 		Path:           c.path,
-		Form:           cloneValues(c.form),
 		IdempotencyKey: c.idempotencyKey,
 		Replayed:       resp.replayedFrom != "",
 		Status:         resp.status,
@@ -315,7 +298,8 @@ func (s *Server) serve(c *call, query string, body []byte) response {
 
 // dispatch runs the layers a request passes through: injected faults first,
 // so they never have side effects, then authentication, routing, the
-// idempotency layer and finally the endpoint.
+// parameters the route models, the idempotency layer and finally the
+// endpoint.
 func (s *Server) dispatch(c *call, query string, body []byte) response {
 	form, err := parseForm(query, body)
 	c.form = form
@@ -333,7 +317,7 @@ func (s *Server) dispatch(c *call, query string, body []byte) response {
 		return errorResponse(e)
 	}
 
-	h, ok := s.route(c)
+	r, ok := s.route(c)
 	if !ok {
 		return errorResponse(&apiError{
 			status:  http.StatusNotFound,
@@ -341,6 +325,9 @@ func (s *Server) dispatch(c *call, query string, body []byte) response {
 			Message: "Unrecognized request URL (" + c.method + ": " + c.path + "). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.",
 			unsaved: true,
 		})
+	}
+	if e := allowed(c, r.params); e != nil {
+		return errorResponse(e)
 	}
 
 	idempotent := c.method == http.MethodPost && c.idempotencyKey != ""
@@ -354,7 +341,7 @@ func (s *Server) dispatch(c *call, query string, body []byte) response {
 		}
 	}
 
-	obj, e := h(c)
+	obj, e := r.handle(c)
 	resp := response{status: http.StatusOK}
 	if e != nil {
 		resp = errorResponse(e)
@@ -367,8 +354,8 @@ func (s *Server) dispatch(c *call, query string, body []byte) response {
 	return resp
 }
 
-// route finds the handler for c and stores its path parameters in c.
-func (s *Server) route(c *call) (handler, bool) {
+// route finds the route for c and stores its path parameters in c.
+func (s *Server) route(c *call) (route, bool) {
 	best, bestLiteral := -1, -1
 	var bestParams map[string]string
 	for i, r := range s.routes {
@@ -377,10 +364,10 @@ func (s *Server) route(c *call) (handler, bool) {
 		}
 	}
 	if best < 0 {
-		return nil, false
+		return route{}, false
 	}
 	c.pathParams = bestParams
-	return s.routes[best].handle, true
+	return s.routes[best], true
 }
 
 func (s *Server) authenticate(key string) *apiError {
@@ -403,9 +390,8 @@ func redactKey(key string) string {
 	return key[:8] + strings.Repeat("*", len(key)-12) + key[len(key)-4:]
 }
 
-// parseForm merges the query string and the form-encoded body. stripe-go puts
-// GET parameters in the query and DELETE parameters in the body, which
-// net/http's ParseForm would ignore.
+// parseForm merges the query string and the form-encoded body: stripe-go
+// puts GET parameters in the query and POST parameters in the body.
 func parseForm(query string, body []byte) (url.Values, error) {
 	form, err := url.ParseQuery(query)
 	if err != nil {
@@ -419,14 +405,6 @@ func parseForm(query string, body []byte) (url.Values, error) {
 		form[k] = append(form[k], vs...)
 	}
 	return form, nil
-}
-
-func cloneValues(v url.Values) url.Values {
-	out := make(url.Values, len(v))
-	for k, vs := range v {
-		out[k] = slices.Clone(vs)
-	}
-	return out
 }
 
 // mustJSON encodes the double's own wire structs, which cannot fail to

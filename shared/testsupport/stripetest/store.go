@@ -4,7 +4,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -46,10 +45,19 @@ func (st *store[T]) all() []*T {
 }
 
 // noSuch is the error Stripe gives for an id that names nothing, in the
-// parameter (or path segment, "id") that carried it.
+// parameter (or path segment) that carried it.
 func (st *store[T]) noSuch(status int, id, param string) *apiError {
 	e := &apiError{status: status, Type: typeInvalidRequest, Message: "No such " + st.noun + ": '" + id + "'", Param: param}
 	return e.coded("resource_missing")
+}
+
+// lookup finds the object a path segment names, or answers Stripe's 404.
+func (st *store[T]) lookup(c *call, param string) (*T, *apiError) {
+	v, ok := st.get(c.pathParams[param])
+	if !ok {
+		return nil, st.noSuch(http.StatusNotFound, c.pathParams[param], param)
+	}
+	return v, nil
 }
 
 // listObject is Stripe's list envelope.
@@ -70,68 +78,39 @@ type searchResult struct {
 	URL      string  `json:"url"`
 }
 
-// renderer turns a stored object into its response JSON with the given
-// expansions.
-type renderer[T any] func(v *T, expand []string) (any, *apiError)
+// listParams are the paging parameters of a list that stripe-go's iterator
+// sends; searchParams those of a search.
+var (
+	listParams   = []string{"limit", "starting_after"}
+	searchParams = []string{"query", "limit", "page"}
+)
 
 // list answers a Stripe list request: objects kept by keep, newest first,
-// paged by limit, starting_after and ending_before. ending_before returns the
-// page just newer than the cursor, still newest first, which is what
-// stripe-go's iterator expects when it walks backwards.
-func list[T any](c *call, st *store[T], keep func(*T) bool, render renderer[T]) (any, *apiError) {
+// paged by limit and starting_after.
+func list[T any](c *call, st *store[T], keep func(*T) bool) (any, *apiError) {
 	limit, e := limitParam(c.form)
 	if e != nil {
 		return nil, e
 	}
-	expand, e := listExpand(c.form)
-	if e != nil {
-		return nil, e
-	}
-	after, hasAfter := formString(c.form, "starting_after")
-	before, hasBefore := formString(c.form, "ending_before")
-	if hasAfter && hasBefore {
-		return nil, invalidRequest("", "You may only specify one of these parameters: ending_before, starting_after.")
-	}
-
-	// Walk away from the cursor: towards older objects by default and for
-	// starting_after, towards newer ones for ending_before.
-	start, step := len(st.ids)-1, -1
-	if hasAfter || hasBefore {
-		id, param := after, "starting_after"
-		if hasBefore {
-			id, param, step = before, "ending_before", +1
-		}
-		i, ok := st.index[id]
+	start := len(st.ids) - 1
+	if after, ok := formString(c.form, "starting_after"); ok {
+		i, ok := st.index[after]
 		if !ok {
-			return nil, st.noSuch(http.StatusBadRequest, id, param)
+			return nil, st.noSuch(http.StatusBadRequest, after, "starting_after")
 		}
-		start = i + step
+		start = i - 1
 	}
-
-	var page []*T
-	hasMore := false
-	for i := start; i >= 0 && i < len(st.ids); i += step {
+	out := listObject{Object: "list", Data: []any{}, URL: c.path}
+	for i := start; i >= 0; i-- {
 		v := st.byID[st.ids[i]]
 		if !keep(v) {
 			continue
 		}
-		if len(page) == limit {
-			hasMore = true
+		if len(out.Data) == limit {
+			out.HasMore = true
 			break
 		}
-		page = append(page, v)
-	}
-	if step > 0 {
-		slices.Reverse(page)
-	}
-
-	out := listObject{Object: "list", Data: []any{}, HasMore: hasMore, URL: c.path}
-	for _, v := range page {
-		obj, e := render(v, expand)
-		if e != nil {
-			return nil, e
-		}
-		out.Data = append(out.Data, obj)
+		out.Data = append(out.Data, v)
 	}
 	return out, nil
 }
@@ -139,12 +118,8 @@ func list[T any](c *call, st *store[T], keep func(*T) bool, render renderer[T]) 
 // search answers a Stripe search request over objects for which match
 // reports true, newest first. The page token carries the creation position
 // of the last object returned, so pages stay stable while objects are added.
-func search[T any](c *call, st *store[T], match func(*T) bool, render renderer[T]) (any, *apiError) {
+func search[T any](c *call, st *store[T], match func(*T) bool) (any, *apiError) {
 	limit, e := limitParam(c.form)
-	if e != nil {
-		return nil, e
-	}
-	expand, e := listExpand(c.form)
 	if e != nil {
 		return nil, e
 	}
@@ -156,7 +131,6 @@ func search[T any](c *call, st *store[T], match func(*T) bool, render renderer[T
 		}
 		start = n - 1
 	}
-
 	out := searchResult{Object: "search_result", Data: []any{}, URL: c.path}
 	for i := start; i >= 0; i-- {
 		v := st.byID[st.ids[i]]
@@ -169,11 +143,7 @@ func search[T any](c *call, st *store[T], match func(*T) bool, render renderer[T
 			out.NextPage = &next
 			break
 		}
-		obj, e := render(v, expand)
-		if e != nil {
-			return nil, e
-		}
-		out.Data = append(out.Data, obj)
+		out.Data = append(out.Data, v)
 	}
 	return out, nil
 }

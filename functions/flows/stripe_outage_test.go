@@ -1,4 +1,4 @@
-package addfunds_test
+package flows_test
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"example.com/billing/functions/addfunds"
 	"example.com/billing/functions/webhook"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/testsupport/testenv"
@@ -25,7 +26,7 @@ import (
 func TestBurstWhileStripeIsDown(t *testing.T) {
 	t.Parallel()
 	b := testenv.NewBilling(t)
-	srv := httptest.NewServer(newServer(b))
+	srv := httptest.NewServer(addfunds.NewServer(b.Verifier, b.Settings, b.Checkout))
 	defer srv.Close()
 
 	type topUp struct {
@@ -132,4 +133,13 @@ func TestBurstWhileStripeIsDown(t *testing.T) {
 			t.Errorf("%s: balance %d, want %d", u, bal.Amount, amount)
 		}
 	}
+}
+
+func history(t *testing.T, b *testenv.Billing, userID string) []ledger.Transaction {
+	t.Helper()
+	page, err := b.Ledger.History(context.Background(), userID, 100, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page.Transactions
 }

@@ -1,4 +1,4 @@
-package deletion_test
+package flows_test
 
 import (
 	"context"

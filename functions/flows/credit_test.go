@@ -1,4 +1,4 @@
-package webhook_test
+package flows_test
 
 import (
 	"context"
