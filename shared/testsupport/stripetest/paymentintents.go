@@ -60,7 +60,7 @@ func (s *Server) paymentIntentRoutes() []route {
 	return []route{
 		{http.MethodPost, "/v1/payment_intents", []string{"amount", "currency", "customer", "description", "payment_method",
 			"confirm", "payment_method_types[0]", "metadata[*]"}, s.createPaymentIntent},
-		{http.MethodGet, "/v1/payment_intents", append([]string{"created[gte]"}, listParams...), s.listPaymentIntents},
+		{http.MethodGet, "/v1/payment_intents", append([]string{"created[gte]", "customer"}, listParams...), s.listPaymentIntents},
 		{http.MethodGet, "/v1/payment_intents/{intent}", nil, s.getPaymentIntent},
 		{http.MethodPost, "/v1/payment_intents/{intent}/cancel", []string{"cancellation_reason"}, s.cancelPaymentIntent},
 	}
@@ -281,5 +281,8 @@ func (s *Server) listPaymentIntents(c *call) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	return list(c, s.paymentIntents, func(pi *paymentIntent) bool { return pi.Created >= since })
+	customer := c.form.Get("customer")
+	return list(c, s.paymentIntents, func(pi *paymentIntent) bool {
+		return pi.Created >= since && (customer == "" || pi.Customer != nil && *pi.Customer == customer)
+	})
 }

@@ -276,6 +276,39 @@ func TestPaymentIntentList(t *testing.T) {
 	}
 }
 
+// TestPaymentIntentListByCustomer: the look-up checkout makes before
+// re-creating an intent lists one customer's intents.
+func TestPaymentIntentListByCustomer(t *testing.T) {
+	_, sc := newDouble(t)
+	me, other := mustCustomer(t, sc, &stripe.CustomerParams{}).ID, mustCustomer(t, sc, &stripe.CustomerParams{}).ID
+	var mine []string // newest first
+	for i := range 4 {
+		customer := other
+		if i%2 == 0 {
+			customer = me
+		}
+		pi, err := sc.PaymentIntents.New(cardParams(1000, customer))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if customer == me {
+			mine = append([]string{pi.ID}, mine...)
+		}
+	}
+	p := &stripe.PaymentIntentListParams{Customer: stripe.String(me)}
+	it := sc.PaymentIntents.List(p)
+	var got []string
+	for it.Next() {
+		got = append(got, it.PaymentIntent().ID)
+	}
+	if err := it.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(mine, got); diff != "" {
+		t.Errorf("the customer's intents (-want +got):\n%s", diff)
+	}
+}
+
 // TestTestSideTransitions covers what the tests do in Stripe's place: the
 // customer completing or failing a payment.
 func TestTestSideTransitions(t *testing.T) {
