@@ -2,55 +2,32 @@ package deletion_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"math/big"
 	"net/http"
 	"sync"
 	"testing"
 	"time"
 
-	"cloud.google.com/go/pubsub/v2"
 	"github.com/google/go-cmp/cmp"
 
 	fdeletion "example.com/billing/functions/deletion"
 	"example.com/billing/shared/checkout"
 	"example.com/billing/shared/closing"
-	"example.com/billing/shared/events"
 	"example.com/billing/shared/ledger"
-	"example.com/billing/shared/metering"
 	"example.com/billing/shared/payments"
 	"example.com/billing/shared/testsupport/testenv"
 )
 
-var allTopics = []string{closing.TopicDeletionRequested, closing.TopicDeleted, closing.TopicDeletionCanceled}
-
-// env is the deletion functions on real peers.
+// env is the deletion functions on the production graph (testenv.Closing).
 type env struct {
-	*testenv.Billing
-	clock     time.Time
-	usage     *metering.Store
-	outbox    *events.Outbox
-	deletions *closing.Service
-	srv       *fdeletion.Server
-	received  func(topic string, wait time.Duration) []*pubsub.Message
+	*testenv.Closing
+	srv *fdeletion.Server
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	b := testenv.NewBilling(t)
-	ps, project := testenv.PubSub(t)
-	e := &env{Billing: b, clock: time.Now().UTC().Truncate(time.Microsecond), usage: metering.NewStore(b.FS)}
-	e.received = testenv.Topics(t, ps, project, allTopics...)
-	e.outbox = events.NewOutbox(b.FS, events.NewPubSub(ps))
-	prices, err := metering.Config{StorageTBMonth: "400", EgressTB: "700", SegmentMonth: "0.00088"}.Prices()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.deletions = closing.New(b.FS, b.Ledger, b.Customers, b.Payments, e.usage, prices, e.outbox, closing.Config{DaysUntilDue: 30}).
-		WithClock(func() time.Time { return e.clock })
-	e.srv = fdeletion.NewServer(b.Verifier, e.deletions)
+	c := testenv.NewClosing(t)
+	e := &env{Closing: c, srv: fdeletion.NewServer(c.Verifier, c.Deletions)}
 	return e
 }
 
@@ -67,60 +44,10 @@ func (e *env) request(t *testing.T, userID string) testenv.Response {
 	return e.call(t, e.srv.Request(), http.MethodPost, userID)
 }
 
-// useOneMonth stores the hand-calculated month of usage (see the usage
-// package): 1 TB stored, 500 GB egress, 10,000 segments = 759 cents in
-// three reports, the last one delivered twice.
-func (e *env) useOneMonth(t *testing.T, userID string) {
-	t.Helper()
-	start := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
-	parts := []struct{ storage, egress, segments string }{
-		{"240000000000000", "100000000000", "2400000"},
-		{"240000000000000", "300000000000", "2400000"},
-		{"240000000000000", "100000000000", "2400000"},
-	}
-	for i, p := range append(parts, parts[2]) {
-		i = min(i, 2)
-		r := metering.Report{ReportID: fmt.Sprintf("r%d", i), UserID: userID, ProjectID: "p1",
-			PeriodStart: start.Add(time.Duration(i*240) * time.Hour), PeriodEnd: start.Add(time.Duration((i+1)*240) * time.Hour)}
-		r.StorageByteHours, _ = new(big.Rat).SetString(p.storage)
-		r.EgressBytes, _ = new(big.Rat).SetString(p.egress)
-		r.SegmentHours, _ = new(big.Rat).SetString(p.segments)
-		if _, err := e.usage.Save(context.Background(), r); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func (e *env) state(t *testing.T, userID string) (closing.Deletion, string) {
-	t.Helper()
-	d, err := e.deletions.Get(context.Background(), nil, userID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	acct, _ := e.Customers.Get(context.Background(), userID)
-	return d, acct.Status
-}
-
-func userIDs(t *testing.T, msgs []*pubsub.Message) []string {
-	t.Helper()
-	var out []string
-	for _, m := range msgs {
-		var ev closing.Event
-		if err := json.Unmarshal(m.Data, &ev); err != nil {
-			t.Fatal(err)
-		}
-		if m.Attributes["eventId"] != ev.EventID {
-			t.Errorf("eventId attribute %q, payload %q", m.Attributes["eventId"], ev.EventID)
-		}
-		out = append(out, ev.UserID)
-	}
-	return out
-}
-
 func TestRequestTwiceOrConcurrentlyMakesOneInvoice(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.useOneMonth(t, "u1")
+	e.UseOneMonth(t, "u1")
 	e.check(t, "u1") // the customer exists before the race
 	var wg sync.WaitGroup
 	answers := make([]testenv.Response, 3)
@@ -137,7 +64,7 @@ func TestRequestTwiceOrConcurrentlyMakesOneInvoice(t *testing.T) {
 			t.Errorf("answer %d %s", a.Status, a.Raw)
 		}
 	}
-	if got := userIDs(t, e.received(closing.TopicDeletionRequested, 2*time.Second)); len(got) != 1 {
+	if got := testenv.UserIDs(t, e.Received(closing.TopicDeletionRequested, 2*time.Second)); len(got) != 1 {
 		t.Errorf("account-deletion-requested published %d times, want once", len(got))
 	}
 }
@@ -145,11 +72,11 @@ func TestRequestTwiceOrConcurrentlyMakesOneInvoice(t *testing.T) {
 func TestOverdueInvoiceAndCancel(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.useOneMonth(t, "u1")
+	e.UseOneMonth(t, "u1")
 	if got := e.request(t, "u1"); got.Body["state"] != closing.StateAwaitingPayment {
 		t.Fatalf("request: %s", got.Raw)
 	}
-	e.clock = e.clock.Add(31 * 24 * time.Hour)
+	e.Clock = e.Clock.Add(31 * 24 * time.Hour)
 	check := e.check(t, "u1")
 	del := check.Body["deletion"].(map[string]any)
 	if del["invoiceOverdue"] != true || del["state"] != closing.StateAwaitingPayment {
@@ -160,10 +87,10 @@ func TestOverdueInvoiceAndCancel(t *testing.T) {
 	if got.Status != 200 || got.Body["state"] != closing.StateCanceled {
 		t.Fatalf("cancel: %d %s", got.Status, got.Raw)
 	}
-	if _, status := e.state(t, "u1"); status != "" {
+	if _, status := e.State(t, "u1"); status != "" {
 		t.Errorf("account status %q after cancel, want open", status)
 	}
-	if got := userIDs(t, e.received(closing.TopicDeletionCanceled, 2*time.Second)); !cmp.Equal(got, []string{"u1"}) {
+	if got := testenv.UserIDs(t, e.Received(closing.TopicDeletionCanceled, 2*time.Second)); !cmp.Equal(got, []string{"u1"}) {
 		t.Errorf("account-deletion-canceled for %v, want [u1]", got)
 	}
 	// The final invoice bills real usage: it stays open, and blocks the next request.
@@ -178,7 +105,7 @@ func TestOverdueInvoiceAndCancel(t *testing.T) {
 func TestPaymentsStopWhilePendingDeletion(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.useOneMonth(t, "u1")
+	e.UseOneMonth(t, "u1")
 	e.request(t, "u1")
 	_, err := e.Checkout.Start(context.Background(), checkout.Payment{UserID: "u1", Type: ledger.TypeCardTopUp, Charge: 1000, Credit: 1000, Currency: "usd"})
 	if err == nil || !errors.Is(err, checkout.ErrAccountClosing) {
@@ -210,24 +137,24 @@ func (f *flakyStripe) CreateInvoice(ctx context.Context, p payments.NewInvoice, 
 func TestSweepFinishesWhatStripeInterrupted(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	prices, _ := metering.Config{StorageTBMonth: "400", EgressTB: "700", SegmentMonth: "0.00088"}.Prices()
-	e.deletions = closing.New(e.FS, e.Ledger, e.Customers, &flakyStripe{Client: e.Payments, fails: 1}, e.usage, prices, e.outbox, closing.Config{}).
-		WithClock(func() time.Time { return e.clock })
-	e.srv = fdeletion.NewServer(e.Verifier, e.deletions)
-	e.useOneMonth(t, "u1")
+	prices, _ := e.Services.Config.Usage.Prices()
+	e.Deletions = closing.New(e.FS, e.Ledger, e.Customers, &flakyStripe{Client: e.Payments, fails: 1}, e.Services.Usage, prices, e.Services.Outbox, closing.Config{}).
+		WithClock(func() time.Time { return e.Clock })
+	e.srv = fdeletion.NewServer(e.Verifier, e.Deletions)
+	e.UseOneMonth(t, "u1")
 
 	got := e.request(t, "u1")
 	if got.Status != 200 || got.Body["state"] != closing.StateInvoicing {
 		t.Fatalf("request when the invoice fails: %d %s", got.Status, got.Raw)
 	}
-	if adv, _, err := e.deletions.Sweep(context.Background(), 10); err != nil || adv != 0 {
+	if adv, _, err := e.Deletions.Sweep(context.Background(), 10); err != nil || adv != 0 {
 		t.Fatalf("sweep inside the backoff advanced %d (%v), want 0", adv, err)
 	}
-	e.clock = e.clock.Add(time.Minute)
-	if adv, failed, err := e.deletions.Sweep(context.Background(), 10); err != nil || adv != 1 || failed != 0 {
+	e.Clock = e.Clock.Add(time.Minute)
+	if adv, failed, err := e.Deletions.Sweep(context.Background(), 10); err != nil || adv != 1 || failed != 0 {
 		t.Fatalf("sweep: advanced %d, failed %d, %v", adv, failed, err)
 	}
-	d, _ := e.state(t, "u1")
+	d, _ := e.State(t, "u1")
 	if d.State != closing.StateAwaitingPayment || d.InvoiceID == "" || len(e.Stripe.Invoices()) != 1 {
 		t.Errorf("after the sweep: %q, invoice %q, %d invoices", d.State, d.InvoiceID, len(e.Stripe.Invoices()))
 	}
@@ -236,14 +163,14 @@ func TestSweepFinishesWhatStripeInterrupted(t *testing.T) {
 func TestStripeDownBlocksTheRequestCleanly(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.useOneMonth(t, "u1")
+	e.UseOneMonth(t, "u1")
 	e.check(t, "u1")
 	e.Stripe.SetDown(http.StatusServiceUnavailable)
 	got := e.request(t, "u1")
 	if got.Status != http.StatusServiceUnavailable || got.ErrorCode() != "payment_provider_unavailable" {
 		t.Fatalf("request while Stripe is down: %d %s", got.Status, got.Raw)
 	}
-	if d, status := e.state(t, "u1"); d.State != "" || status != "" {
+	if d, status := e.State(t, "u1"); d.State != "" || status != "" {
 		t.Errorf("deletion %q, account %q: nothing may change when what is owed cannot be checked", d.State, status)
 	}
 }

@@ -25,14 +25,14 @@ type end struct {
 
 func (e *env) end(t *testing.T, userID string) end {
 	t.Helper()
-	d, account := e.state(t, userID)
+	d, account := e.State(t, userID)
 	out := end{State: d.State, Account: account, Invoices: len(e.Stripe.Invoices()), Refunds: len(e.Stripe.Refunds()), Balance: e.balance(t, userID)}
 	for _, r := range e.Stripe.Refunds() {
 		out.RefundedAmount += r.Amount
 	}
 	distinct := func(topic string) int {
 		ids := map[string]bool{}
-		for _, m := range e.received(topic, 2*time.Second) {
+		for _, m := range e.Received(topic, 2*time.Second) {
 			ids[m.Attributes["eventId"]] = true
 		}
 		return len(ids)
@@ -44,8 +44,8 @@ func (e *env) end(t *testing.T, userID string) end {
 // sweep is one DeletionSweep run, after every backoff has passed.
 func (e *env) sweep(t *testing.T) {
 	t.Helper()
-	e.clock = e.clock.Add(2 * time.Hour)
-	if err := fdeletion.Sweep(e.deletions, e.outbox, 10)(context.Background(), event.New()); err != nil {
+	e.Clock = e.Clock.Add(2 * time.Hour)
+	if err := fdeletion.Sweep(e.Deletions, e.Services.Outbox, 10)(context.Background(), event.New()); err != nil {
 		t.Fatalf("sweep: %v", err)
 	}
 }
@@ -62,7 +62,7 @@ func TestInvoiceFlowCrashesEndLikeACleanRun(t *testing.T) {
 	run := func(t *testing.T, point string) end {
 		e := newEnv(t)
 		e.fund(t, "u1", 500)
-		e.useOneMonth(t, "u1")
+		e.UseOneMonth(t, "u1")
 		inj := fault.New()
 		if point != "" {
 			inj.Fail(point, 1)
@@ -74,7 +74,7 @@ func TestInvoiceFlowCrashesEndLikeACleanRun(t *testing.T) {
 		// The normal retries: the console asks again, the sweep runs.
 		e.request(t, "u1")
 		e.sweep(t)
-		d, _ := e.state(t, "u1")
+		d, _ := e.State(t, "u1")
 		if d.InvoiceID == "" {
 			t.Fatalf("no final invoice recorded: %+v", d)
 		}
@@ -103,9 +103,9 @@ func TestPaymentCrashesEndLikeACleanRun(t *testing.T) {
 	t.Parallel()
 	run := func(t *testing.T, point string) end {
 		e := newEnv(t)
-		e.useOneMonth(t, "u1")
+		e.UseOneMonth(t, "u1")
 		e.request(t, "u1")
-		d, _ := e.state(t, "u1")
+		d, _ := e.State(t, "u1")
 		if _, err := e.Stripe.PayInvoice(d.InvoiceID); err != nil {
 			t.Fatal(err)
 		}
@@ -141,7 +141,7 @@ func TestRefundFlowCrashesEndLikeACleanRun(t *testing.T) {
 		e := newEnv(t)
 		e.fund(t, "u1", 1200)
 		e.fund(t, "u1", 800)
-		e.useOneMonth(t, "u1")
+		e.UseOneMonth(t, "u1")
 		inj := fault.New()
 		if point != "" {
 			inj.Fail(point, 1)

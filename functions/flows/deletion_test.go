@@ -2,14 +2,10 @@ package flows_test
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"math/big"
 	"net/http"
 	"testing"
 	"time"
 
-	"cloud.google.com/go/pubsub/v2"
 	"github.com/google/go-cmp/cmp"
 	"github.com/stripe/stripe-go/v76"
 
@@ -17,42 +13,22 @@ import (
 	"example.com/billing/functions/webhook"
 	"example.com/billing/shared/checkout"
 	"example.com/billing/shared/closing"
-	"example.com/billing/shared/events"
-	"example.com/billing/shared/invoicecredit"
 	"example.com/billing/shared/ledger"
-	"example.com/billing/shared/metering"
 	"example.com/billing/shared/testsupport/testenv"
 )
 
-var allTopics = []string{closing.TopicDeletionRequested, closing.TopicDeleted, closing.TopicDeletionCanceled}
-
-// env is the deletion functions and the webhook on real peers.
+// env is the deletion functions and the webhook on the production graph (testenv.Closing).
 type env struct {
-	*testenv.Billing
-	clock     time.Time
-	usage     *metering.Store
-	outbox    *events.Outbox
-	deletions *closing.Service
-	srv       *fdeletion.Server
-	hook      http.Handler
-	received  func(topic string, wait time.Duration) []*pubsub.Message
+	*testenv.Closing
+	srv  *fdeletion.Server
+	hook http.Handler
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	b := testenv.NewBilling(t)
-	ps, project := testenv.PubSub(t)
-	e := &env{Billing: b, clock: time.Now().UTC().Truncate(time.Microsecond), usage: metering.NewStore(b.FS)}
-	e.received = testenv.Topics(t, ps, project, allTopics...)
-	e.outbox = events.NewOutbox(b.FS, events.NewPubSub(ps))
-	prices, err := metering.Config{StorageTBMonth: "400", EgressTB: "700", SegmentMonth: "0.00088"}.Prices()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.deletions = closing.New(b.FS, b.Ledger, b.Customers, b.Payments, e.usage, prices, e.outbox, closing.Config{DaysUntilDue: 30}).
-		WithClock(func() time.Time { return e.clock })
-	e.srv = fdeletion.NewServer(b.Verifier, e.deletions)
-	e.hook = webhook.NewServer([]string{testenv.WebhookSecret}, b.Ledger, e.deletions, invoicecredit.New(b.Ledger, b.Customers, b.Payments))
+	c := testenv.NewClosing(t)
+	e := &env{Closing: c, srv: fdeletion.NewServer(c.Verifier, c.Deletions)}
+	e.hook = webhook.NewServer([]string{testenv.WebhookSecret}, c.Ledger, c.Deletions, c.Services.InvoiceCredits)
 	return e
 }
 
@@ -87,30 +63,6 @@ func (e *env) fund(t *testing.T, userID string, amount int64) string {
 	return started.Intent.ID
 }
 
-// useOneMonth stores the hand-calculated month of usage (see the usage
-// package): 1 TB stored, 500 GB egress, 10,000 segments = 759 cents in
-// three reports, the last one delivered twice.
-func (e *env) useOneMonth(t *testing.T, userID string) {
-	t.Helper()
-	start := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
-	parts := []struct{ storage, egress, segments string }{
-		{"240000000000000", "100000000000", "2400000"},
-		{"240000000000000", "300000000000", "2400000"},
-		{"240000000000000", "100000000000", "2400000"},
-	}
-	for i, p := range append(parts, parts[2]) {
-		i = min(i, 2)
-		r := metering.Report{ReportID: fmt.Sprintf("r%d", i), UserID: userID, ProjectID: "p1",
-			PeriodStart: start.Add(time.Duration(i*240) * time.Hour), PeriodEnd: start.Add(time.Duration((i+1)*240) * time.Hour)}
-		r.StorageByteHours, _ = new(big.Rat).SetString(p.storage)
-		r.EgressBytes, _ = new(big.Rat).SetString(p.egress)
-		r.SegmentHours, _ = new(big.Rat).SetString(p.segments)
-		if _, err := e.usage.Save(context.Background(), r); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func (e *env) balance(t *testing.T, userID string) int64 {
 	t.Helper()
 	b, err := e.Ledger.Balance(context.Background(), userID)
@@ -118,16 +70,6 @@ func (e *env) balance(t *testing.T, userID string) int64 {
 		t.Fatal(err)
 	}
 	return b.Amount
-}
-
-func (e *env) state(t *testing.T, userID string) (closing.Deletion, string) {
-	t.Helper()
-	d, err := e.deletions.Get(context.Background(), nil, userID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	acct, _ := e.Customers.Get(context.Background(), userID)
-	return d, acct.Status
 }
 
 // payFinalInvoice is the customer paying on Stripe's hosted page, and
@@ -146,22 +88,6 @@ func (e *env) payFinalInvoice(t *testing.T, invoiceID string) {
 			t.Fatalf("invoice.paid: %d %s", got.Status, got.Raw)
 		}
 	}
-}
-
-func userIDs(t *testing.T, msgs []*pubsub.Message) []string {
-	t.Helper()
-	var out []string
-	for _, m := range msgs {
-		var ev closing.Event
-		if err := json.Unmarshal(m.Data, &ev); err != nil {
-			t.Fatal(err)
-		}
-		if m.Attributes["eventId"] != ev.EventID {
-			t.Errorf("eventId attribute %q, payload %q", m.Attributes["eventId"], ev.EventID)
-		}
-		out = append(out, ev.UserID)
-	}
-	return out
 }
 
 func TestBlockers(t *testing.T) {
@@ -206,7 +132,7 @@ func TestBlockers(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
 			e.fund(t, "u1", 2000)
-			e.useOneMonth(t, "u1")
+			e.UseOneMonth(t, "u1")
 			acct, err := e.Customers.Get(context.Background(), "u1")
 			if err != nil {
 				t.Fatal(err)
@@ -223,7 +149,7 @@ func TestBlockers(t *testing.T) {
 				t.Fatalf("request: %d %s", got.Status, got.Raw)
 			}
 			// Nothing changed.
-			d, status := e.state(t, "u1")
+			d, status := e.State(t, "u1")
 			if d.State != "" || status != "" {
 				t.Errorf("deletion %q, account status %q; want none", d.State, status)
 			}
@@ -262,7 +188,7 @@ func TestFinalInvoiceThenDeletionOnPayment(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.fund(t, "u1", 500)
-	e.useOneMonth(t, "u1")
+	e.UseOneMonth(t, "u1")
 	acct, _ := e.Customers.Get(context.Background(), "u1")
 	if err := e.Stripe.AttachPaymentMethod(acct.CustomerID, "pm_card_visa"); err != nil {
 		t.Fatal(err)
@@ -296,20 +222,20 @@ func TestFinalInvoiceThenDeletionOnPayment(t *testing.T) {
 	if got.Body["finalInvoice"].(map[string]any)["hostedInvoiceUrl"] != inv.HostedInvoiceURL {
 		t.Errorf("answer's invoice = %v", got.Body["finalInvoice"])
 	}
-	d, status := e.state(t, "u1")
+	d, status := e.State(t, "u1")
 	if status != closing.AccountPendingDeletion || e.balance(t, "u1") != 0 {
 		t.Errorf("account %q, balance %d; want pending_deletion and 0", status, e.balance(t, "u1"))
 	}
-	if got := userIDs(t, e.received(closing.TopicDeletionRequested, 2*time.Second)); !cmp.Equal(got, []string{"u1"}) {
+	if got := testenv.UserIDs(t, e.Received(closing.TopicDeletionRequested, 2*time.Second)); !cmp.Equal(got, []string{"u1"}) {
 		t.Errorf("account-deletion-requested for %v, want [u1] once", got)
 	}
 
 	e.payFinalInvoice(t, d.InvoiceID)
-	d, status = e.state(t, "u1")
+	d, status = e.State(t, "u1")
 	if d.State != closing.StateDeleted || status != closing.AccountDeleted {
 		t.Fatalf("after payment: deletion %q, account %q", d.State, status)
 	}
-	if got := userIDs(t, e.received(closing.TopicDeleted, 2*time.Second)); !cmp.Equal(got, []string{"u1"}) {
+	if got := testenv.UserIDs(t, e.Received(closing.TopicDeleted, 2*time.Second)); !cmp.Equal(got, []string{"u1"}) {
 		t.Errorf("account-deleted for %v, want [u1] once", got)
 	}
 	if pms := e.Stripe.PaymentMethods(acct.CustomerID); len(pms) != 0 {
@@ -323,9 +249,9 @@ func TestBalanceLargerThanUsageIsRefunded(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	older := e.fund(t, "u1", 1200)
-	e.clock = e.clock.Add(time.Second)
+	e.Clock = e.Clock.Add(time.Second)
 	newer := e.fund(t, "u1", 800)
-	e.useOneMonth(t, "u1")
+	e.UseOneMonth(t, "u1")
 
 	check := e.check(t, "u1")
 	wantRefunds := []any{
@@ -366,10 +292,10 @@ func TestBalanceLargerThanUsageIsRefunded(t *testing.T) {
 	if b := e.balance(t, "u1"); b != 0 {
 		t.Errorf("balance = %d, want 0", b)
 	}
-	if _, status := e.state(t, "u1"); status != closing.AccountDeleted {
+	if _, status := e.State(t, "u1"); status != closing.AccountDeleted {
 		t.Errorf("account = %q, want deleted", status)
 	}
-	if got := userIDs(t, e.received(closing.TopicDeleted, 2*time.Second)); !cmp.Equal(got, []string{"u1"}) {
+	if got := testenv.UserIDs(t, e.Received(closing.TopicDeleted, 2*time.Second)); !cmp.Equal(got, []string{"u1"}) {
 		t.Errorf("account-deleted for %v, want [u1] once", got)
 	}
 	// The ledger says where the money went.
@@ -396,7 +322,7 @@ func TestNonRefundableCreditIsForfeitedOpenly(t *testing.T) {
 	e.Stripe.SucceedPaymentIntent(started.Intent.ID)
 	ev, _ := e.Stripe.LastEvent("payment_intent.succeeded", started.Intent.ID)
 	testenv.Do(t, e.hook, testenv.WebhookRequest(ev.Payload, testenv.WebhookSecret))
-	e.useOneMonth(t, "u1")
+	e.UseOneMonth(t, "u1")
 
 	check := e.check(t, "u1")
 	if check.Body["forfeitedBalance"] != 741.0 || check.Body["canDelete"] != true || len(check.Body["reasons"].([]any)) != 1 {
