@@ -137,7 +137,7 @@ func TestFunctionAccess(t *testing.T) {
 	t.Parallel()
 	var (
 		common   = []string{"GOOGLE_CLOUD_PROJECT"}
-		auth     = []string{"AUTH_JWKS_URL", "AUTH_ISSUER", "AUTH_AUDIENCE"}
+		auth     = []string{"AUTH_JWKS_URL", "AUTH_ISSUER", "AUTH_AUDIENCE", "CORS_ALLOWED_ORIGINS"}
 		deletion = []string{"USAGE_PRICE_STORAGE_CENTS_PER_TB_MONTH", "USAGE_PRICE_EGRESS_CENTS_PER_TB", "USAGE_PRICE_SEGMENT_CENTS_PER_MONTH", "DELETION_INVOICE_DAYS"}
 		key      = []string{"STRIPE_SECRET_KEY"}
 		webhook  = []string{"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"}

@@ -39,6 +39,12 @@ variable "auth_audience" {
   type        = string
 }
 
+variable "cors_allowed_origins" {
+  description = "CORS_ALLOWED_ORIGINS: the exact origins the console's pages call the functions from, e.g. [\"https://console.example.com\"]; no wildcards."
+  type        = list(string)
+  default     = []
+}
+
 # ---------------------------------------------------------------- payments
 
 variable "add_funds_enabled" {

@@ -59,10 +59,10 @@ var (
 
 // Handle is the AddFunds entry point.
 func Handle(w http.ResponseWriter, r *http.Request) {
-	platform.Serve(w, r, "AddFunds", server)
+	platform.ServeConsole(w, r, "AddFunds", server)
 }
 
 // HandlePurchase is the PurchasePackage entry point.
 func HandlePurchase(w http.ResponseWriter, r *http.Request) {
-	platform.Serve(w, r, "PurchasePackage", purchaseServer)
+	platform.ServeConsole(w, r, "PurchasePackage", purchaseServer)
 }

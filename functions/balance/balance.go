@@ -145,5 +145,5 @@ var server = sync.OnceValues(func() (http.Handler, error) {
 
 // Handle is the Balance entry point.
 func Handle(w http.ResponseWriter, r *http.Request) {
-	platform.Serve(w, r, "Balance", server)
+	platform.ServeConsole(w, r, "Balance", server)
 }

@@ -25,7 +25,7 @@ var server = sync.OnceValues(func() (*Server, error) {
 })
 
 func serve(w http.ResponseWriter, r *http.Request, function string, pick func(*Server) http.Handler) {
-	platform.Serve(w, r, function, func() (http.Handler, error) {
+	platform.ServeConsole(w, r, function, func() (http.Handler, error) {
 		s, err := server()
 		if err != nil {
 			return nil, err

@@ -35,7 +35,7 @@ var (
 
 // HandleAccount is the Account entry point.
 func HandleAccount(w http.ResponseWriter, r *http.Request) {
-	platform.Serve(w, r, "Account", func() (http.Handler, error) {
+	platform.ServeConsole(w, r, "Account", func() (http.Handler, error) {
 		s, err := server()
 		if err != nil {
 			return nil, err
@@ -46,7 +46,7 @@ func HandleAccount(w http.ResponseWriter, r *http.Request) {
 
 // HandleSetup is the AccountSetup entry point.
 func HandleSetup(w http.ResponseWriter, r *http.Request) {
-	platform.Serve(w, r, "AccountSetup", func() (http.Handler, error) {
+	platform.ServeConsole(w, r, "AccountSetup", func() (http.Handler, error) {
 		s, err := server()
 		if err != nil {
 			return nil, err

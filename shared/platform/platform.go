@@ -230,6 +230,31 @@ func Serve(w http.ResponseWriter, r *http.Request, function string, build func()
 	})).ServeHTTP(w, r)
 }
 
+// CORS returns the process's CORS middleware, for the origins in
+// CORS_ALLOWED_ORIGINS.
+var CORS = sync.OnceValues(func() (func(http.Handler) http.Handler, error) {
+	var cfg config.CORS
+	if err := config.Load(context.Background(), &cfg); err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return httpx.CORS(cfg.Origins()), nil
+})
+
+// ServeConsole is Serve for a console-facing function: the browser's CORS
+// rules wrap everything, so that the console's page can read every answer,
+// errors included. (The webhook and the event functions grant no CORS.)
+func ServeConsole(w http.ResponseWriter, r *http.Request, function string, build func() (http.Handler, error)) {
+	cors, err := CORS()
+	if err != nil {
+		Serve(w, r, function, func() (http.Handler, error) { return nil, err })
+		return
+	}
+	cors(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { Serve(w, r, function, build) })).ServeHTTP(w, r)
+}
+
 // EventHandler handles one CloudEvent.
 type EventHandler func(ctx context.Context, e event.Event) error
 
