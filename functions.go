@@ -12,6 +12,7 @@ import (
 	"example.com/billing/functions/onboarding"
 	"example.com/billing/functions/reconcile"
 	"example.com/billing/functions/repair"
+	"example.com/billing/functions/settings"
 	"example.com/billing/functions/usage"
 	"example.com/billing/functions/webhook"
 )
@@ -20,6 +21,7 @@ func init() {
 	functions.HTTP("AddFunds", addfunds.Handle)
 	functions.HTTP("PurchasePackage", addfunds.HandlePurchase)
 	functions.HTTP("Balance", balance.Handle)
+	functions.HTTP("BillingSettings", settings.Handle)
 	functions.HTTP("Account", onboarding.HandleAccount)
 	functions.HTTP("AccountSetup", onboarding.HandleSetup)
 	functions.HTTP("DeletionCheck", deletion.HandleCheck)

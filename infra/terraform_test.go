@@ -153,6 +153,7 @@ func TestFunctionAccess(t *testing.T) {
 		{"AddFunds", env(common, auth, []string{"ADD_FUNDS_ENABLED", "ADD_FUNDS_MIN_CENTS", "ADD_FUNDS_MAX_CENTS"}), key, nil},
 		{"PurchasePackage", env(common, auth, []string{"PACKAGE_PLANS"}), key, nil},
 		{"Balance", env(common, auth), nil, nil},
+		{"BillingSettings", env(common, auth, []string{"ADD_FUNDS_ENABLED", "ADD_FUNDS_MIN_CENTS", "ADD_FUNDS_MAX_CENTS", "PACKAGE_PLANS", "STRIPE_PUBLISHABLE_KEY"}), nil, nil},
 		{"Account", env(common, auth), key, nil},
 		{"AccountSetup", env(common, auth), key, nil},
 		// Builds the deletion service (prices) but publishes nothing.

@@ -65,6 +65,17 @@ variable "add_funds_max_cents" {
   default     = 250000
 }
 
+variable "stripe_publishable_key" {
+  description = "STRIPE_PUBLISHABLE_KEY: the publishable key (pk_...) BillingSettings hands the console for Stripe.js. Not a secret."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.stripe_publishable_key == "" || startswith(var.stripe_publishable_key, "pk_")
+    error_message = "stripe_publishable_key must be a publishable key (pk_...); never put a secret key here."
+  }
+}
+
 variable "package_plans" {
   description = "PACKAGE_PLANS: the plans PurchasePackage sells, by id, in cents (price at least 50), e.g. { partner-pro = { price = 10000, credit = 15000 } }."
   type = map(object({

@@ -73,6 +73,7 @@ func NewBilling(t testing.TB) *Billing {
 // Response is a recorded answer with its JSON body decoded.
 type Response struct {
 	Status int
+	Header http.Header
 	Body   map[string]any
 	Raw    string
 }
@@ -90,7 +91,7 @@ func Do(t testing.TB, h http.Handler, req *http.Request) Response {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	raw, _ := io.ReadAll(rec.Result().Body)
-	out := Response{Status: rec.Code, Raw: string(raw)}
+	out := Response{Status: rec.Code, Header: rec.Result().Header, Raw: string(raw)}
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &out.Body); err != nil {
 			t.Fatalf("answer is not JSON: %q", raw)
