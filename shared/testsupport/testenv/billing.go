@@ -85,13 +85,12 @@ func (r Response) ErrorCode() string {
 	return code
 }
 
-// Do sends req to h and decodes the answer.
+// Do sends req to h and decodes the answer. At a path of the OpenAPI
+// document, the exchange must agree with it (CheckContract).
 func Do(t testing.TB, h http.Handler, req *http.Request) Response {
 	t.Helper()
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	raw, _ := io.ReadAll(rec.Result().Body)
-	out := Response{Status: rec.Code, Header: rec.Result().Header, Raw: string(raw)}
+	res, raw := record(t, h, req)
+	out := Response{Status: res.StatusCode, Header: res.Header, Raw: string(raw)}
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &out.Body); err != nil {
 			t.Fatalf("answer is not JSON: %q", raw)
