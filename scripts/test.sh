@@ -66,7 +66,9 @@ step "README walk-through against scripts/dev.sh"
 export DEV_DIR=$STACK_ROOT/.dev/test
 rm -f "$DEV_DIR/env"
 port=$(stack_free_port)
-PORT=$port STRIPE_API_URL=$STRIPE_MOCK_URL scripts/dev.sh >"$STACK_LOGS/dev.log" 2>&1 &
+# dev.sh's own Stripe: the stateful double (stripe-mock stays for the
+# request-shape contract tests above).
+PORT=$port CONSOLE_PORT=$(stack_free_port) scripts/dev.sh >"$STACK_LOGS/dev.log" 2>&1 &
 dev_pid=$!
 # Ready when the server answers an unauthenticated request with 401.
 for ((i = 0; i < 1800; i++)); do
