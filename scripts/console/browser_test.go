@@ -23,6 +23,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"example.com/billing/shared/openapi"
+	"example.com/billing/shared/testsupport/testenv"
 )
 
 // stack is the running local stack (scripts/dev.sh) the tests drive; run
@@ -56,6 +57,8 @@ func (s stack) token(t *testing.T, userID string) string {
 	return out.Token
 }
 
+// post sends a JSON body; an exchange with a function must agree with the
+// OpenAPI document.
 func (s stack) post(t *testing.T, url, token string, body, out any) int {
 	t.Helper()
 	raw, _ := json.Marshal(body)
@@ -70,6 +73,7 @@ func (s stack) post(t *testing.T, url, token string, body, out any) int {
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
+	testenv.CheckContract(t, req, raw, resp, data)
 	if err := json.Unmarshal(data, out); err != nil {
 		t.Fatalf("POST %s: %d %s", url, resp.StatusCode, data)
 	}
@@ -337,7 +341,9 @@ func TestCORSOverHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	testenv.CheckContract(t, req, nil, resp, body)
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Access-Control-Allow-Origin") != s.console {
 		t.Errorf("GET /BillingSettings from the console: %d, Access-Control-Allow-Origin %q", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
 	}
