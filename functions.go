@@ -13,6 +13,7 @@ import (
 	"example.com/billing/functions/onboarding"
 	"example.com/billing/functions/reconcile"
 	"example.com/billing/functions/repair"
+	"example.com/billing/functions/settings"
 	"example.com/billing/functions/usage"
 	"example.com/billing/functions/webhook"
 	"example.com/billing/shared/platform"
@@ -22,6 +23,7 @@ func init() {
 	functions.HTTP("AddFunds", platform.Console("AddFunds", addfunds.New))
 	functions.HTTP("PurchasePackage", platform.Console("PurchasePackage", addfunds.NewPurchase))
 	functions.HTTP("Balance", platform.Console("Balance", balance.New))
+	functions.HTTP("BillingSettings", platform.Console("BillingSettings", settings.New))
 	functions.HTTP("Account", platform.Console("Account", onboarding.NewAccount))
 	functions.HTTP("AccountSetup", platform.Console("AccountSetup", onboarding.NewSetup))
 	functions.HTTP("DeletionCheck", platform.Console("DeletionCheck", deletion.NewCheck))

@@ -130,13 +130,14 @@ locals {
     GOOGLE_CLOUD_PROJECT = var.project
   }
 
-  # Console tokens: every console-facing HTTP function. Not the webhook
-  # (Stripe signs it) and not the event functions (Pub/Sub's OIDC token is
-  # checked by the platform).
+  # Console tokens, and the browser origins the console calls from (CORS):
+  # every console-facing HTTP function. Not the webhook (Stripe signs it) and
+  # not the event functions (Pub/Sub's OIDC token is checked by the platform).
   auth_env = {
-    AUTH_JWKS_URL = var.auth_jwks_url
-    AUTH_ISSUER   = var.auth_issuer
-    AUTH_AUDIENCE = var.auth_audience
+    AUTH_JWKS_URL        = var.auth_jwks_url
+    AUTH_ISSUER          = var.auth_issuer
+    AUTH_AUDIENCE        = var.auth_audience
+    CORS_ALLOWED_ORIGINS = join(",", var.cors_allowed_origins)
   }
 
   # Prices and the final invoice's terms: whatever builds the deletion

@@ -5,6 +5,7 @@ output "function_urls" {
       module.add_funds,
       module.purchase_package,
       module.balance,
+      module.billing_settings,
       module.account,
       module.account_setup,
       module.deletion_check,

@@ -144,7 +144,7 @@ func TestFunctionAccess(t *testing.T) {
 	t.Parallel()
 	var (
 		common   = []string{"GOOGLE_CLOUD_PROJECT"}
-		auth     = []string{"AUTH_JWKS_URL", "AUTH_ISSUER", "AUTH_AUDIENCE"}
+		auth     = []string{"AUTH_JWKS_URL", "AUTH_ISSUER", "AUTH_AUDIENCE", "CORS_ALLOWED_ORIGINS"}
 		deletion = []string{"USAGE_PRICE_STORAGE_CENTS_PER_TB_MONTH", "USAGE_PRICE_EGRESS_CENTS_PER_TB", "USAGE_PRICE_SEGMENT_CENTS_PER_MONTH", "DELETION_INVOICE_DAYS"}
 		key      = []string{"STRIPE_SECRET_KEY"}
 		webhook  = []string{"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"}
@@ -166,6 +166,7 @@ func TestFunctionAccess(t *testing.T) {
 		{"PurchasePackage", env(common, auth, []string{"PACKAGE_PLANS"}), key, nil},
 		// Firestore only (the ledger).
 		{"Balance", env(common, auth), nil, nil},
+		{"BillingSettings", env(common, auth, []string{"ADD_FUNDS_ENABLED", "ADD_FUNDS_MIN_CENTS", "ADD_FUNDS_MAX_CENTS", "PACKAGE_PLANS", "STRIPE_PUBLISHABLE_KEY"}), nil, nil},
 		{"Account", env(common, auth), key, nil},
 		{"AccountSetup", env(common, auth), key, nil},
 		// Builds the deletion service (prices) but publishes nothing.

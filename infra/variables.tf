@@ -39,6 +39,12 @@ variable "auth_audience" {
   type        = string
 }
 
+variable "cors_allowed_origins" {
+  description = "CORS_ALLOWED_ORIGINS: the exact origins the console's pages call the functions from, e.g. [\"https://console.example.com\"]; no wildcards."
+  type        = list(string)
+  default     = []
+}
+
 # ---------------------------------------------------------------- payments
 
 variable "add_funds_enabled" {
@@ -57,6 +63,17 @@ variable "add_funds_max_cents" {
   description = "ADD_FUNDS_MAX_CENTS default; config/billing overrides it live."
   type        = number
   default     = 250000
+}
+
+variable "stripe_publishable_key" {
+  description = "STRIPE_PUBLISHABLE_KEY: the publishable key (pk_...) BillingSettings hands the console for Stripe.js. Not a secret."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.stripe_publishable_key == "" || startswith(var.stripe_publishable_key, "pk_")
+    error_message = "stripe_publishable_key must be a publishable key (pk_...); never put a secret key here."
+  }
 }
 
 variable "package_plans" {

@@ -3,8 +3,10 @@
 # emulators and stripe-mock on loopback (or uses those named by
 # FIRESTORE_EMULATOR_HOST, PUBSUB_EMULATOR_HOST and STRIPE_MOCK_URL), and
 # fails, never skips, when one cannot start. Then: gofmt, go vet, go test,
-# a short run of every fuzz target, and the README's walk-through against
-# scripts/dev.sh. Arguments go to go test instead of ./... (and skip the rest).
+# a short run of every fuzz target, the README's walk-through against
+# scripts/dev.sh, and the browser test of the reference console page in
+# headless Chromium (installed from Debian when missing). Arguments go to go
+# test instead of ./... (and skip the rest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib/stack.sh
@@ -38,12 +40,22 @@ export GOOGLE_CLOUD_PROJECT=${GOOGLE_CLOUD_PROJECT:-demo-billing-test}
 
 step "go vet"
 go vet ./...
+go vet -tags browser ./scripts/console/
 
 step "go test"
 if (($#)); then
 	go test -count=1 "$@"
 	exit
 fi
+# The browser test needs Chromium: Debian's headless shell, installed now
+# when missing, so that a fresh machine fails here and not after the tests.
+if ! command -v chromium-headless-shell >/dev/null 2>&1 && ! command -v chromium >/dev/null 2>&1 && [[ -z ${CHROME_BIN:-} ]]; then
+	step "installing chromium-headless-shell (for the browser test)"
+	((EUID == 0)) || stack_die "Chromium is missing and only root can install it: sudo apt-get install chromium-headless-shell"
+	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium-headless-shell; } >&2 ||
+		stack_die "could not install chromium-headless-shell"
+fi
+
 mkdir -p "$STACK_LOGS"
 log=$STACK_LOGS/go-test.log
 status=0
@@ -66,7 +78,9 @@ step "README walk-through against scripts/dev.sh"
 export DEV_DIR=$STACK_ROOT/.dev/test
 rm -f "$DEV_DIR/env"
 port=$(stack_free_port)
-PORT=$port STRIPE_API_URL=$STRIPE_MOCK_URL scripts/dev.sh >"$STACK_LOGS/dev.log" 2>&1 &
+# dev.sh's own Stripe: the stateful double (stripe-mock stays for the
+# request-shape contract tests above).
+PORT=$port CONSOLE_PORT=$(stack_free_port) scripts/dev.sh >"$STACK_LOGS/dev.log" 2>&1 &
 dev_pid=$!
 # Ready when the server answers an unauthenticated request with 401.
 for ((i = 0; i < 1800; i++)); do
@@ -77,4 +91,25 @@ for ((i = 0; i < 1800; i++)); do
 done
 ((i < 1800)) || { cat "$STACK_LOGS/dev.log" >&2; stack_die "scripts/dev.sh was not ready within 180s"; }
 scripts/walkthrough.sh
-printf '\nfuzz targets and walk-through passed\n%s\n' "$summary"
+
+step "browser test: the reference console page in headless Chromium, against scripts/dev.sh"
+# Its screenshots go under $DEV_DIR/browser/_artifacts/ (the test logs the path).
+rm -rf "$DEV_DIR/browser" && mkdir -p "$DEV_DIR/browser"
+browser_log=$STACK_LOGS/browser-test.log
+browser_status=0
+(
+	set -a
+	source "$DEV_DIR/env"
+	set +a
+	go test -count=1 -v -tags browser -artifacts -outputdir "$DEV_DIR/browser" ./scripts/console/
+) >"$browser_log" 2>&1 || browser_status=$?
+grep -E '^(=== RUN|--- |ok|FAIL|PASS)|screenshot' "$browser_log" || true
+if ((browser_status != 0)); then
+	cat "$browser_log" >&2
+	exit "$browser_status"
+fi
+# One summary line for the whole run: the go test ./... tests and the browser tests.
+summary=$(printf 'tests: %d passed, %d failed' \
+	"$(($(grep -cE '^\s*--- PASS' "$log") + $(grep -cE '^\s*--- PASS' "$browser_log")))" \
+	"$(($(grep -cE '^\s*--- FAIL' "$log") + $(grep -cE '^\s*--- FAIL' "$browser_log")))")
+printf '\nfuzz targets, walk-through and browser test passed\n%s\n' "$summary"

@@ -89,12 +89,119 @@ func joinReasons(reasons []string) string {
 
 // checkFields are the check's fields, to stand beside a 409's error.
 func checkFields(c closing.Check) map[string]any {
+	r := respondCheck(c)
 	return map[string]any{
-		"canDelete": c.CanDelete, "reasons": c.Reasons, "unpaidInvoices": c.UnpaidInvoices, "amountOwed": c.AmountOwed,
-		"pendingInvoiceItems": c.PendingInvoiceItems, "pendingPayments": c.PendingPayments, "currentUsage": c.CurrentUsage,
-		"balance": c.Balance, "finalAmountDue": c.FinalAmountDue, "remainingBalance": c.RemainingBalance,
-		"refunds": c.Refunds, "forfeitedBalance": c.ForfeitedBalance, "currency": c.Currency,
+		"canDelete": r.CanDelete, "reasons": r.Reasons, "unpaidInvoices": r.UnpaidInvoices, "amountOwed": r.AmountOwed,
+		"pendingInvoiceItems": r.PendingInvoiceItems, "pendingPayments": r.PendingPayments, "currentUsage": r.CurrentUsage,
+		"balance": r.Balance, "finalAmountDue": r.FinalAmountDue, "remainingBalance": r.RemainingBalance,
+		"refunds": r.Refunds, "forfeitedBalance": r.ForfeitedBalance, "currency": r.Currency,
 	}
+}
+
+// CheckResponse is the answer of GET /DeletionCheck. The wire shape is
+// decided here, not by the domain's types: every field camelCase, and a time
+// that does not exist (no usage yet) left out rather than sent as Go's zero
+// time.
+type CheckResponse struct {
+	CanDelete           bool             `json:"canDelete"`
+	Reasons             []string         `json:"reasons"`
+	UnpaidInvoices      []UnpaidInvoice  `json:"unpaidInvoices"`
+	AmountOwed          int64            `json:"amountOwed"`
+	PendingInvoiceItems int              `json:"pendingInvoiceItems"`
+	PendingPayments     int              `json:"pendingPayments"`
+	CurrentUsage        Usage            `json:"currentUsage"`
+	Balance             int64            `json:"balance"`
+	FinalAmountDue      int64            `json:"finalAmountDue"`
+	RemainingBalance    int64            `json:"remainingBalance"`
+	Refunds             []RefundPlan     `json:"refunds"`
+	ForfeitedBalance    int64            `json:"forfeitedBalance"`
+	Currency            string           `json:"currency"`
+	Deletion            *DeletionSummary `json:"deletion,omitempty"`
+}
+
+// UnpaidInvoice is a Stripe invoice that blocks the deletion.
+type UnpaidInvoice struct {
+	ID               string `json:"id"`
+	Status           string `json:"status"`
+	AmountDue        int64  `json:"amountDue"`
+	Currency         string `json:"currency"`
+	HostedInvoiceURL string `json:"hostedInvoiceUrl"`
+}
+
+// Usage is the usage not yet invoiced; the period is absent while there is
+// none.
+type Usage struct {
+	PeriodStart *time.Time  `json:"periodStart,omitempty"`
+	PeriodEnd   *time.Time  `json:"periodEnd,omitempty"`
+	Amount      int64       `json:"amount"`
+	Lines       []UsageLine `json:"lines"`
+}
+
+// UsageLine is one kind of usage, priced.
+type UsageLine struct {
+	Kind        string `json:"kind"`
+	Description string `json:"description"`
+	Amount      int64  `json:"amount"`
+}
+
+// RefundPlan is a card top-up that would get money back.
+type RefundPlan struct {
+	TransactionID   string `json:"transactionId"`
+	PaymentIntentID string `json:"paymentIntentId"`
+	Amount          int64  `json:"amount"`
+}
+
+// DeletionSummary is a deletion already requested, as the check shows it.
+type DeletionSummary struct {
+	State            string     `json:"state"`
+	RequestedAt      time.Time  `json:"requestedAt"`
+	FinalInvoiceID   string     `json:"finalInvoiceId,omitempty"`
+	InvoiceAmount    int64      `json:"invoiceAmount"`
+	HostedInvoiceURL string     `json:"hostedInvoiceUrl,omitempty"`
+	InvoiceDueAt     *time.Time `json:"invoiceDueAt,omitempty"`
+	InvoiceOverdue   bool       `json:"invoiceOverdue"`
+	CompletedAt      *time.Time `json:"completedAt,omitempty"`
+}
+
+// present is t, or nil for the zero time.
+func present(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func respondCheck(c closing.Check) CheckResponse {
+	out := CheckResponse{
+		CanDelete: c.CanDelete, Reasons: c.Reasons, AmountOwed: c.AmountOwed, PendingInvoiceItems: c.PendingInvoiceItems,
+		PendingPayments: c.PendingPayments, Balance: c.Balance, FinalAmountDue: c.FinalAmountDue, RemainingBalance: c.RemainingBalance,
+		ForfeitedBalance: c.ForfeitedBalance, Currency: c.Currency,
+		UnpaidInvoices: make([]UnpaidInvoice, 0, len(c.UnpaidInvoices)),
+		Refunds:        make([]RefundPlan, 0, len(c.Refunds)),
+		CurrentUsage: Usage{
+			PeriodStart: present(c.CurrentUsage.PeriodStart), PeriodEnd: present(c.CurrentUsage.PeriodEnd),
+			Amount: c.CurrentUsage.Amount, Lines: make([]UsageLine, 0, len(c.CurrentUsage.Lines)),
+		},
+	}
+	if out.Reasons == nil {
+		out.Reasons = []string{}
+	}
+	for _, inv := range c.UnpaidInvoices {
+		out.UnpaidInvoices = append(out.UnpaidInvoices, UnpaidInvoice{ID: inv.ID, Status: inv.Status, AmountDue: inv.AmountDue, Currency: inv.Currency, HostedInvoiceURL: inv.HostedInvoiceURL})
+	}
+	for _, l := range c.CurrentUsage.Lines {
+		out.CurrentUsage.Lines = append(out.CurrentUsage.Lines, UsageLine{Kind: l.Kind, Description: l.Description, Amount: l.Amount})
+	}
+	for _, r := range c.Refunds {
+		out.Refunds = append(out.Refunds, RefundPlan{TransactionID: r.TransactionID, PaymentIntentID: r.PaymentIntentID, Amount: r.Amount})
+	}
+	if d := c.Deletion; d != nil {
+		out.Deletion = &DeletionSummary{
+			State: d.State, RequestedAt: d.RequestedAt, FinalInvoiceID: d.FinalInvoiceID, InvoiceAmount: d.InvoiceAmount,
+			HostedInvoiceURL: d.HostedInvoiceURL, InvoiceDueAt: d.InvoiceDueAt, InvoiceOverdue: d.InvoiceOverdue, CompletedAt: d.CompletedAt,
+		}
+	}
+	return out
 }
 
 // serve runs one deletion function behind the console edge. The POST
@@ -113,7 +220,11 @@ func (s *Server) serve(method string, handle func(ctx context.Context, user auth
 // Check answers GET /DeletionCheck.
 func (s *Server) Check() http.Handler {
 	return s.serve(http.MethodGet, func(ctx context.Context, user auth.User) (any, error) {
-		return s.deletions.Check(ctx, user.ID, user.Email)
+		c, err := s.deletions.Check(ctx, user.ID, user.Email)
+		if err != nil {
+			return nil, err
+		}
+		return respondCheck(c), nil
 	})
 }
 

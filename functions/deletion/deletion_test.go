@@ -31,17 +31,17 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-func (e *env) call(t *testing.T, h http.Handler, method, userID string) testenv.Response {
+func (e *env) call(t *testing.T, h http.Handler, method, path, userID string) testenv.Response {
 	t.Helper()
-	return testenv.Do(t, h, testenv.Request(method, "/", e.Issuer.Token(t, userID, userID+"@example.com"), nil))
+	return testenv.Do(t, h, testenv.Request(method, path, e.Issuer.Token(t, userID, userID+"@example.com"), nil))
 }
 
 func (e *env) check(t *testing.T, userID string) testenv.Response {
-	return e.call(t, e.srv.Check(), http.MethodGet, userID)
+	return e.call(t, e.srv.Check(), http.MethodGet, "/DeletionCheck", userID)
 }
 
 func (e *env) request(t *testing.T, userID string) testenv.Response {
-	return e.call(t, e.srv.Request(), http.MethodPost, userID)
+	return e.call(t, e.srv.Request(), http.MethodPost, "/RequestDeletion", userID)
 }
 
 func TestRequestTwiceOrConcurrentlyMakesOneInvoice(t *testing.T) {
@@ -83,7 +83,7 @@ func TestOverdueInvoiceAndCancel(t *testing.T) {
 		t.Fatalf("check after 31 days: %s", check.Raw)
 	}
 
-	got := e.call(t, e.srv.Cancel(), http.MethodPost, "u1")
+	got := e.call(t, e.srv.Cancel(), http.MethodPost, "/CancelDeletion", "u1")
 	if got.Status != 200 || got.Body["state"] != closing.StateCanceled {
 		t.Fatalf("cancel: %d %s", got.Status, got.Raw)
 	}
@@ -97,7 +97,7 @@ func TestOverdueInvoiceAndCancel(t *testing.T) {
 	if got := e.request(t, "u1"); got.Status != http.StatusConflict || got.ErrorCode() != "deletion_blocked" {
 		t.Errorf("request after cancel: %d %s", got.Status, got.Raw)
 	}
-	if got := e.call(t, e.srv.Cancel(), http.MethodPost, "u1"); got.Status != http.StatusNotFound || got.ErrorCode() != "no_pending_deletion" {
+	if got := e.call(t, e.srv.Cancel(), http.MethodPost, "/CancelDeletion", "u1"); got.Status != http.StatusNotFound || got.ErrorCode() != "no_pending_deletion" {
 		t.Errorf("second cancel: %d %s", got.Status, got.Raw)
 	}
 }

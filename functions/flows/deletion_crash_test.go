@@ -52,7 +52,7 @@ func (e *env) sweep(t *testing.T) {
 
 func (e *env) requestWith(t *testing.T, userID string, inj *fault.Injector) testenv.Response {
 	t.Helper()
-	req := testenv.Request(http.MethodPost, "/", e.Issuer.Token(t, userID, userID+"@example.com"), nil)
+	req := testenv.Request(http.MethodPost, "/RequestDeletion", e.Issuer.Token(t, userID, userID+"@example.com"), nil)
 	return testenv.Do(t, e.srv.Request(), req.WithContext(fault.With(req.Context(), inj)))
 }
 

@@ -1,9 +1,13 @@
 // Command devtool helps run the functions locally:
 //
 //	devtool token USER_ID [EMAIL]        print a console token for a user
-//	devtool pay USER_ID TRANSACTION_ID   play Stripe: send a signed payment_intent.succeeded
-//	                                     for a pending top-up to the local webhook
-//	devtool fail USER_ID TRANSACTION_ID  the same with payment_intent.payment_failed
+//	devtool pay USER_ID TRANSACTION_ID   pay a pending top-up with a test card, through the
+//	                                     local server's /dev/pay (Stripe then reports it to
+//	                                     the webhook, as the card holder's payment would)
+//	devtool fail USER_ID TRANSACTION_ID  the same with a card that is declined
+//	devtool stripe URL_FILE              serve the stateful Stripe double until stopped:
+//	                                     write its base URL to URL_FILE and deliver its
+//	                                     events, signed, to the local webhook
 //	devtool pubsub-setup                 create the topics and push subscriptions
 //	                                     in the Pub/Sub emulator
 //
@@ -14,31 +18,28 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
-	"cloud.google.com/go/firestore"
 	"cloud.google.com/go/pubsub/v2"
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"example.com/billing/shared/events"
-	"example.com/billing/shared/ledger"
-	"example.com/billing/shared/payments"
 	"example.com/billing/shared/testsupport/devauth"
-	"example.com/billing/shared/testsupport/stripetest"
 )
 
 const usage = `usage:
   devtool token USER_ID [EMAIL]
   devtool pay USER_ID TRANSACTION_ID
   devtool fail USER_ID TRANSACTION_ID
+  devtool stripe URL_FILE
   devtool pubsub-setup`
 
 func main() {
@@ -60,7 +61,9 @@ func run(ctx context.Context, args []string) error {
 		}
 		return token(rest[0], email)
 	case (cmd == "pay" || cmd == "fail") && len(rest) == 2:
-		return settle(ctx, cmd == "pay", rest[0], rest[1])
+		return pay(ctx, cmd == "pay", rest[0], rest[1])
+	case cmd == "stripe" && len(rest) == 1:
+		return serveStripe(ctx, rest[0])
 	case cmd == "pubsub-setup" && len(rest) == 0:
 		return pubsubSetup(ctx)
 	default:
@@ -88,58 +91,39 @@ func token(userID, email string) error {
 	return nil
 }
 
-// settle does what Stripe does when a card payment ends: it sends the
-// webhook a signed event about the top-up's PaymentIntent.
-func settle(ctx context.Context, succeeded bool, userID, txID string) error {
-	fs, err := firestore.NewClient(ctx, env("GOOGLE_CLOUD_PROJECT", "demo-billing"))
+// pay pays a pending top-up the way its card holder would, through the
+// local server's /dev/pay, as the user: with Stripe's test card that
+// succeeds, or with one that is declined.
+func pay(ctx context.Context, succeed bool, userID, txID string) error {
+	iss, err := devauth.LoadOrCreate(env("DEV_AUTH_KEY", ".dev/auth-key.pem"), env("AUTH_ISSUER", devauth.Issuer), env("AUTH_AUDIENCE", devauth.Audience))
 	if err != nil {
 		return err
 	}
-	defer fs.Close()
-	tx, err := ledger.New(fs).Transaction(ctx, userID, txID)
+	tok, err := iss.Mint(devauth.Claims{Subject: userID, Expiry: time.Now().Add(time.Minute)})
 	if err != nil {
 		return err
 	}
-	if tx.PaymentIntentID == "" {
-		return fmt.Errorf("transaction %s has no payment intent yet", txID)
+	card := "pm_card_visa"
+	if !succeed {
+		card = "pm_card_chargeDeclined"
 	}
-	pi := map[string]any{
-		"id": tx.PaymentIntentID, "object": "payment_intent", "amount": tx.Amount, "currency": tx.Currency,
-		"livemode": false, "created": tx.CreatedAt.Unix(),
-		"metadata": map[string]string{
-			payments.MetadataUserID: userID, payments.MetadataTransactionID: txID, payments.MetadataKind: tx.Type,
-		},
-	}
-	typ := payments.EventPaymentIntentSucceeded
-	if succeeded {
-		pi["status"], pi["amount_received"] = "succeeded", tx.Amount
-	} else {
-		typ = payments.EventPaymentIntentPaymentFailed
-		pi["status"], pi["amount_received"] = "requires_payment_method", 0
-		pi["last_payment_error"] = map[string]any{"type": "card_error", "code": "card_declined", "message": "Your card was declined."}
-	}
-	now := time.Now()
-	payload := stripetest.NewEvent(fmt.Sprintf("evt_dev_%d", now.UnixNano()), string(typ), pi, now)
-	secret, _, _ := strings.Cut(env("STRIPE_WEBHOOK_SECRET", ""), ",")
-	if secret = strings.TrimSpace(secret); secret == "" {
-		return errors.New("STRIPE_WEBHOOK_SECRET is not set")
-	}
-	url := "http://127.0.0.1:" + env("PORT", "8080") + "/StripeWebhook"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(payload))
+	body, _ := json.Marshal(map[string]string{"transactionId": txID, "paymentMethod": card})
+	url := "http://127.0.0.1:" + env("PORT", "8080") + "/dev/pay"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Stripe-Signature", stripetest.SignatureHeader(payload, secret, now))
+	req.Header.Set("Authorization", "Bearer "+tok)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	fmt.Printf("%s %s -> %d %s", typ, tx.PaymentIntentID, resp.StatusCode, body)
+	out, _ := io.ReadAll(resp.Body)
+	fmt.Printf("%s -> %d %s", card, resp.StatusCode, out)
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("webhook answered %d", resp.StatusCode)
+		return fmt.Errorf("/dev/pay answered %d", resp.StatusCode)
 	}
 	return nil
 }

@@ -38,6 +38,7 @@ func Console(a Authenticator, method string, errs Errors, handle HandleFunc) htt
 			return handle(w, r.WithContext(ctx), user)
 		}()
 		if err != nil {
+			w.Header().Del("Cache-Control") // an error is never cached
 			WriteError(w, r, errs.Map(err))
 			return
 		}

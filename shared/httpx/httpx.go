@@ -83,10 +83,13 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	WriteJSON(w, he.Status, body)
 }
 
-// WriteJSON writes v as the JSON body with the given status.
+// WriteJSON writes v as the JSON body with the given status. The answer is
+// not cached unless the handler set its own Cache-Control.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
+	if w.Header().Get("Cache-Control") == "" {
+		w.Header().Set("Cache-Control", "no-store")
+	}
 	w.WriteHeader(status)
 	if err := json.NewEncoder(w).Encode(v); err != nil {
 		slog.Default().Warn("write response", "error", err.Error())

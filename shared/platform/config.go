@@ -26,6 +26,10 @@ type Config struct {
 	Deletion  closing.Config
 	Reconcile reconciler.Config
 	Sweeps    Sweeps
+	// The console's browser side: the origins CORS allows, and the key it
+	// starts Stripe.js with.
+	CORS        config.CORS
+	Publishable config.StripePublishable
 }
 
 // Sweeps bounds one run of each scheduled sweep.
@@ -78,6 +82,7 @@ func (c Config) Validate() error {
 	if c.Reconcile.Window <= 0 || c.Reconcile.StaleAfter <= 0 || c.Reconcile.BatchSize < 1 {
 		errs = append(errs, errors.New("RECONCILE_WINDOW and STALE_PAYMENT_AGE must be positive and STALE_PAYMENT_BATCH_SIZE at least 1"))
 	}
+	errs = append(errs, c.CORS.Validate(), c.Publishable.Validate())
 	if c.Sweeps.RepairBatch < 1 || c.Sweeps.DeletionBatch < 1 {
 		errs = append(errs, errors.New("REPAIR_BATCH_SIZE and DELETION_SWEEP_BATCH_SIZE must be at least 1"))
 	}

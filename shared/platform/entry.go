@@ -28,11 +28,27 @@ func HTTP(function string, build func(*Services) (http.Handler, error)) http.Han
 	return Serve(Default, function, build)
 }
 
-// Console is the entry point of a console-facing function. Such a function
-// verifies tokens, so one deployed without AUTH_* answers every request with
-// 500 service_misconfigured.
+// Console is the entry point of a console-facing function: the browser's
+// CORS rules for CORS_ALLOWED_ORIGINS wrap everything, so the console's page
+// can read every answer, errors included. Such a function verifies tokens,
+// so one deployed without AUTH_* answers every request with 500
+// service_misconfigured. (The webhook and the event functions grant no CORS.)
 func Console(function string, build func(*Services) http.Handler) http.HandlerFunc {
-	return Serve(Default, function, ConsoleBuilder(build))
+	return ServeConsole(Default, function, build)
+}
+
+// ServeConsole is Serve for a console function on graph.
+func ServeConsole(graph Graph, function string, build func(*Services) http.Handler) http.HandlerFunc {
+	serve := Serve(graph, function, ConsoleBuilder(build))
+	handler := sync.OnceValue(func() http.Handler {
+		s, err := graph()
+		if err != nil {
+			// No configuration, no origins: the answer (500) has no CORS.
+			return serve
+		}
+		return httpx.CORS(s.Config.CORS.Origins())(serve)
+	})
+	return func(w http.ResponseWriter, r *http.Request) { handler().ServeHTTP(w, r) }
 }
 
 // ConsoleBuilder adapts a console function's build to Serve.

@@ -62,6 +62,7 @@ func (s *Server) paymentIntentRoutes() []route {
 			"confirm", "payment_method_types[0]", "metadata[*]"}, s.createPaymentIntent},
 		{http.MethodGet, "/v1/payment_intents", append([]string{"created[gte]", "customer"}, listParams...), s.listPaymentIntents},
 		{http.MethodGet, "/v1/payment_intents/{intent}", nil, s.getPaymentIntent},
+		{http.MethodPost, "/v1/payment_intents/{intent}/confirm", []string{"payment_method"}, s.confirmPaymentIntent},
 		{http.MethodPost, "/v1/payment_intents/{intent}/cancel", []string{"cancellation_reason"}, s.cancelPaymentIntent},
 	}
 }
@@ -198,6 +199,33 @@ func (s *Server) createPaymentIntent(c *call) (any, *apiError) {
 
 func (s *Server) getPaymentIntent(c *call) (any, *apiError) {
 	return s.paymentIntents.lookup(c, "intent")
+}
+
+// confirmPaymentIntent is the card holder confirming (Stripe.js, or the
+// local stack's /dev/pay): one attempt with the given payment method, or
+// the one the intent has. Only an intent that still needs a payment can be
+// confirmed.
+func (s *Server) confirmPaymentIntent(c *call) (any, *apiError) {
+	pi, e := s.paymentIntents.lookup(c, "intent")
+	if e != nil {
+		return nil, e
+	}
+	if pm := formNullable(c.form, "payment_method"); pm != nil {
+		if !strings.HasPrefix(*pm, "pm_") {
+			return nil, refused("payment_method", "No such PaymentMethod: '"+*pm+"'").coded("resource_missing")
+		}
+		pi.PaymentMethod = pm
+	}
+	switch {
+	case pi.Status != statusRequiresPaymentMethod && pi.Status != statusRequiresConfirmation && pi.Status != statusRequiresAction:
+		return nil, unexpectedState("You cannot confirm this PaymentIntent because it has a status of "+pi.Status+".", pi)
+	case pi.PaymentMethod == nil:
+		return nil, refused("", "You cannot confirm this PaymentIntent because it's missing a payment method.").coded("payment_intent_unexpected_state")
+	}
+	if e := s.confirm(pi); e != nil {
+		return nil, e
+	}
+	return pi, nil
 }
 
 // confirm makes one payment attempt with pi's payment method. A decline

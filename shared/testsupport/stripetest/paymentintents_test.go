@@ -309,6 +309,30 @@ func TestPaymentIntentListByCustomer(t *testing.T) {
 	}
 }
 
+// TestConfirmByTheCardHolder: a declined card leaves the intent payable
+// with another card; a paid intent cannot be confirmed again.
+func TestConfirmByTheCardHolder(t *testing.T) {
+	_, sc := newDouble(t)
+	pi, err := sc.PaymentIntents.New(cardParams(2500, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	confirm := func(pm string) (*stripe.PaymentIntent, error) {
+		return sc.PaymentIntents.Confirm(pi.ID, &stripe.PaymentIntentConfirmParams{PaymentMethod: stripe.String(pm)})
+	}
+	if _, err := confirm("pm_card_chargeDeclined"); err == nil {
+		t.Fatal("a declined card confirmed")
+	}
+	got, err := confirm("pm_card_visa")
+	if err != nil || got.Status != stripe.PaymentIntentStatusSucceeded || got.AmountReceived != 2500 {
+		t.Fatalf("another card after the decline: %+v, %v; want succeeded", got, err)
+	}
+	var se *stripe.Error
+	if _, err := confirm("pm_card_visa"); !errors.As(err, &se) || se.Code != stripe.ErrorCodePaymentIntentUnexpectedState {
+		t.Errorf("confirming a paid intent again: %v, want payment_intent_unexpected_state", err)
+	}
+}
+
 // TestTestSideTransitions covers what the tests do in Stripe's place: the
 // customer completing or failing a payment.
 func TestTestSideTransitions(t *testing.T) {

@@ -171,6 +171,13 @@ func (s *Server) SetDown(status int) {
 	s.downStatus = status
 }
 
+// Now is the double's clock (a local stack keeps it on the wall clock).
+func (s *Server) Now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.now
+}
+
 // Advance moves the double's clock forward by d. The clock moves only when
 // Advance is called.
 func (s *Server) Advance(d time.Duration) {

@@ -97,12 +97,13 @@ func NewBillingEnv(t testing.TB, vars map[string]string) *Billing {
 // Console is the production handler of a console function, as functions.go
 // registers it, built on b's graph.
 func (b *Billing) Console(function string, build func(*platform.Services) http.Handler) http.Handler {
-	return platform.Serve(platform.Of(b.Services), function, platform.ConsoleBuilder(build))
+	return platform.ServeConsole(platform.Of(b.Services), function, build)
 }
 
 // Response is a recorded answer with its JSON body decoded.
 type Response struct {
 	Status int
+	Header http.Header
 	Body   map[string]any
 	Raw    string
 }
@@ -114,13 +115,12 @@ func (r Response) ErrorCode() string {
 	return code
 }
 
-// Do sends req to h and decodes the answer.
+// Do sends req to h and decodes the answer. At a path of the OpenAPI
+// document, the exchange must agree with it (CheckContract).
 func Do(t testing.TB, h http.Handler, req *http.Request) Response {
 	t.Helper()
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	raw, _ := io.ReadAll(rec.Result().Body)
-	out := Response{Status: rec.Code, Raw: string(raw)}
+	res, raw := record(t, h, req)
+	out := Response{Status: res.StatusCode, Header: res.Header, Raw: string(raw)}
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &out.Body); err != nil {
 			t.Fatalf("answer is not JSON: %q", raw)
