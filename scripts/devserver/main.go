@@ -10,7 +10,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
@@ -20,10 +19,10 @@ import (
 	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 
 	_ "example.com/billing" // registers the functions
-	"example.com/billing/shared/config"
 	"example.com/billing/shared/httpx"
 	"example.com/billing/shared/logging"
 	"example.com/billing/shared/openapi"
+	"example.com/billing/shared/platform"
 	"example.com/billing/shared/testsupport/devauth"
 )
 
@@ -55,11 +54,12 @@ func main() {
 			}
 		}
 	}
-	var cors config.CORS
-	if err := errors.Join(config.Load(context.Background(), &cors), cors.Validate()); err != nil {
-		fatal(logger, "CORS_ALLOWED_ORIGINS", err)
+	// The local endpoints get the functions' CORS, from the one Config.
+	cfg, err := platform.LoadConfig(context.Background())
+	if err != nil {
+		fatal(logger, "configuration", err)
 	}
-	withCORS := httpx.CORS(cors.Origins())
+	withCORS := httpx.CORS(cfg.CORS.Origins())
 	for path, h := range map[string]http.Handler{
 		"/openapi.yaml": http.HandlerFunc(serveOpenAPI),
 		"/dev/pay":      http.HandlerFunc(servePay),

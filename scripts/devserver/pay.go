@@ -10,16 +10,12 @@ import (
 	"sync"
 	"time"
 
-	"cloud.google.com/go/firestore"
-	"github.com/stripe/stripe-go/v76"
-	"github.com/stripe/stripe-go/v76/client"
-
 	"example.com/billing/shared/auth"
-	"example.com/billing/shared/config"
 	"example.com/billing/shared/httpx"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/logging"
 	"example.com/billing/shared/payments"
+	"example.com/billing/shared/platform"
 	"example.com/billing/shared/testsupport/stripetest"
 )
 
@@ -34,41 +30,27 @@ import (
 type payer struct {
 	verifier *auth.Verifier
 	ledger   *ledger.Ledger
-	stripe   *client.API
+	stripe   *payments.Client
 	webhook  string
 	secret   string
 }
 
-// payerFromEnv builds the payer from the functions' environment on the
-// first request, like the functions themselves.
+// payerFromEnv builds the payer on the first request from the graph the
+// functions of this process use (platform.Default).
 var payerFromEnv = sync.OnceValues(func() (*payer, error) {
-	var cfg struct {
-		Google config.Google
-		Auth   config.Auth
-		Stripe config.Stripe
-	}
-	ctx := context.Background()
-	if err := config.Load(ctx, &cfg); err != nil {
-		return nil, err
-	}
-	if err := errors.Join(cfg.Stripe.ValidateAPI(), cfg.Stripe.ValidateWebhook()); err != nil {
-		return nil, err
-	}
-	v, err := auth.NewVerifier(ctx, cfg.Auth)
+	s, err := platform.Default()
 	if err != nil {
 		return nil, err
 	}
-	fs, err := firestore.NewClient(ctx, cmp.Or(cfg.Google.Project, "demo-billing"))
+	secrets, err := s.WebhookSecrets()
 	if err != nil {
 		return nil, err
 	}
-	bc := &stripe.BackendConfig{LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull}}
-	if cfg.Stripe.APIURL != "" {
-		bc.URL = stripe.String(cfg.Stripe.APIURL)
+	if s.Verifier == nil {
+		return nil, errors.New("AUTH_* is not configured")
 	}
-	api := client.New(cfg.Stripe.SecretKey, &stripe.Backends{API: stripe.GetBackendWithConfig(stripe.APIBackend, bc)})
-	return &payer{verifier: v, ledger: ledger.New(fs), stripe: api,
-		webhook: "http://127.0.0.1:" + env("PORT", "8080") + "/StripeWebhook", secret: cfg.Stripe.Secrets()[0]}, nil
+	return &payer{verifier: s.Verifier, ledger: s.Ledger, stripe: s.Payments,
+		webhook: "http://127.0.0.1:" + env("PORT", "8080") + "/StripeWebhook", secret: secrets[0]}, nil
 })
 
 type payRequest struct {
@@ -129,10 +111,9 @@ func (p *payer) pay(w http.ResponseWriter, r *http.Request) (payResponse, error)
 		return payResponse{TransactionID: tx.ID, PaymentIntentID: tx.PaymentIntentID, Status: tx.Status}, nil
 	}
 
-	pi, err := p.stripe.PaymentIntents.Confirm(tx.PaymentIntentID, &stripe.PaymentIntentConfirmParams{PaymentMethod: stripe.String(card)})
-	var se *stripe.Error
+	pi, err := p.stripe.ConfirmPaymentIntent(ctx, tx.PaymentIntentID, card)
 	switch {
-	case errors.As(err, &se) && se.Type == stripe.ErrorTypeCard:
+	case errors.Is(err, payments.ErrCardDeclined):
 		// Declined: Stripe recorded payment_intent.payment_failed.
 	case err != nil:
 		return payResponse{}, httpx.Errorf(http.StatusBadGateway, "payment_provider_unavailable", "Stripe did not confirm the payment: %v", err)

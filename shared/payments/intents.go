@@ -149,6 +149,24 @@ func (c *Client) PaymentIntentsSince(ctx context.Context, since time.Time, fn fu
 	return nil
 }
 
+// ConfirmPaymentIntent confirms an intent with a payment method, as the card
+// holder does through Stripe.js. The functions never call it (the console
+// confirms in the browser); the local stack's /dev/pay plays the card holder
+// with it. A declined card returns ErrCardDeclined with the intent id.
+func (c *Client) ConfirmPaymentIntent(ctx context.Context, id, paymentMethodID string) (PaymentIntent, error) {
+	const op = "confirm payment intent"
+	if err := c.ready(ctx, op); err != nil {
+		return PaymentIntent{}, err
+	}
+	params := &stripe.PaymentIntentConfirmParams{PaymentMethod: stripe.String(paymentMethodID)}
+	params.Context = ctx
+	pi, err := c.api.PaymentIntents.Confirm(id, params)
+	if err != nil {
+		return PaymentIntent{}, fail(ctx, op, err)
+	}
+	return paymentIntentFrom(pi), nil
+}
+
 // FindPaymentIntent returns the customer's PaymentIntent created at or
 // after since whose metadata names the transaction, or ErrNotFound. It is
 // the look-up before re-creating an intent whose idempotency key Stripe may
