@@ -9,58 +9,59 @@ import (
 )
 
 // Check is what stands in the way of deleting an account and what deleting
-// it would cost. It changes nothing.
+// it would cost. It changes nothing. The wire shape the console sees is
+// functions/deletion's, not this type's.
 type Check struct {
-	CanDelete           bool             `json:"canDelete"`
-	Reasons             []string         `json:"reasons"`
-	UnpaidInvoices      []InvoiceSummary `json:"unpaidInvoices"`
-	AmountOwed          int64            `json:"amountOwed"`
-	PendingInvoiceItems int              `json:"pendingInvoiceItems"`
-	PendingPayments     int              `json:"pendingPayments"`
-	CurrentUsage        UsageSummary     `json:"currentUsage"`
-	Balance             int64            `json:"balance"`
-	FinalAmountDue      int64            `json:"finalAmountDue"`
-	RemainingBalance    int64            `json:"remainingBalance"`
-	Refunds             []RefundSummary  `json:"refunds"`
-	ForfeitedBalance    int64            `json:"forfeitedBalance"`
-	Currency            string           `json:"currency"`
-	Deletion            *DeletionSummary `json:"deletion,omitempty"`
+	CanDelete           bool
+	Reasons             []string
+	UnpaidInvoices      []InvoiceSummary
+	AmountOwed          int64
+	PendingInvoiceItems int
+	PendingPayments     int
+	CurrentUsage        UsageSummary
+	Balance             int64
+	FinalAmountDue      int64
+	RemainingBalance    int64
+	Refunds             []RefundSummary
+	ForfeitedBalance    int64
+	Currency            string
+	Deletion            *DeletionSummary
 }
 
 // InvoiceSummary is an unpaid Stripe invoice.
 type InvoiceSummary struct {
-	ID               string `json:"id"`
-	Status           string `json:"status"`
-	AmountDue        int64  `json:"amountDue"`
-	Currency         string `json:"currency"`
-	HostedInvoiceURL string `json:"hostedInvoiceUrl"`
+	ID               string
+	Status           string
+	AmountDue        int64
+	Currency         string
+	HostedInvoiceURL string
 }
 
 // UsageSummary is the usage not yet invoiced.
 type UsageSummary struct {
-	PeriodStart time.Time `json:"periodStart"`
-	PeriodEnd   time.Time `json:"periodEnd"`
-	Amount      int64     `json:"amount"`
-	Lines       []Line    `json:"lines"`
+	PeriodStart time.Time
+	PeriodEnd   time.Time
+	Amount      int64
+	Lines       []Line
 }
 
 // RefundSummary is a card top-up that would get money back.
 type RefundSummary struct {
-	TransactionID   string `json:"transactionId"`
-	PaymentIntentID string `json:"paymentIntentId"`
-	Amount          int64  `json:"amount"`
+	TransactionID   string
+	PaymentIntentID string
+	Amount          int64
 }
 
 // DeletionSummary is a deletion already requested.
 type DeletionSummary struct {
-	State            string     `json:"state"`
-	RequestedAt      time.Time  `json:"requestedAt"`
-	FinalInvoiceID   string     `json:"finalInvoiceId,omitempty"`
-	InvoiceAmount    int64      `json:"invoiceAmount"`
-	HostedInvoiceURL string     `json:"hostedInvoiceUrl,omitempty"`
-	InvoiceDueAt     *time.Time `json:"invoiceDueAt,omitempty"`
-	InvoiceOverdue   bool       `json:"invoiceOverdue"`
-	CompletedAt      *time.Time `json:"completedAt,omitempty"`
+	State            string
+	RequestedAt      time.Time
+	FinalInvoiceID   string
+	InvoiceAmount    int64
+	HostedInvoiceURL string
+	InvoiceDueAt     *time.Time
+	InvoiceOverdue   bool
+	CompletedAt      *time.Time
 }
 
 func summarize(d Deletion, now time.Time) *DeletionSummary {
