@@ -3,6 +3,7 @@ package platform_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -60,5 +61,39 @@ func TestConsoleFunctionWithoutAuthIsMisconfigured(t *testing.T) {
 	res := testenv.Do(t, h, testenv.Request(http.MethodGet, "/Balance", "", nil))
 	if res.Status != http.StatusInternalServerError || res.ErrorCode() != "service_misconfigured" {
 		t.Errorf("answer = %d %s, want 500 service_misconfigured", res.Status, res.Raw)
+	}
+}
+
+// Console functions answer the console's origins with CORS, from the same
+// Config as the rest, also when the answer is an error; other origins get
+// no grant.
+func TestConsoleFunctionsGrantCORSToTheConfiguredOrigins(t *testing.T) {
+	t.Parallel()
+	const console = "https://console.example.com"
+	b := testenv.NewBillingEnv(t, map[string]string{"CORS_ALLOWED_ORIGINS": console})
+	h := b.Console("Balance", func(s *platform.Services) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	})
+	cases := []struct {
+		name, method, origin, wantAllow string
+		wantStatus                      int
+	}{
+		{"preflight from the console", http.MethodOptions, console, console, http.StatusNoContent},
+		{"call from the console", http.MethodGet, console, console, http.StatusTeapot},
+		{"preflight from another origin", http.MethodOptions, "https://evil.example", "", http.StatusNoContent},
+		{"call from another origin", http.MethodGet, "https://evil.example", "", http.StatusTeapot},
+	}
+	for _, tc := range cases {
+		req := testenv.Request(tc.method, "/Balance", "", nil)
+		req.Header.Set("Origin", tc.origin)
+		if tc.method == http.MethodOptions {
+			req.Header.Set("Access-Control-Request-Method", http.MethodGet)
+			req.Header.Set("Access-Control-Request-Headers", "authorization")
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if got := rec.Header().Get("Access-Control-Allow-Origin"); got != tc.wantAllow || rec.Code != tc.wantStatus {
+			t.Errorf("%s: %d, Access-Control-Allow-Origin %q; want %d, %q", tc.name, rec.Code, got, tc.wantStatus, tc.wantAllow)
+		}
 	}
 }
