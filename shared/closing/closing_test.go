@@ -12,6 +12,7 @@ import (
 
 	"example.com/billing/shared/closing"
 	"example.com/billing/shared/fault"
+	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/metering"
 	"example.com/billing/shared/testsupport/testenv"
 )
@@ -218,5 +219,34 @@ func TestLateUsageIsBilledByTheNextBill(t *testing.T) {
 	// Nothing is billed twice: after this bill, nothing is left.
 	if check, err := e.d.Check(ctx, "u1", "u1@example.com"); err != nil || check.CurrentUsage.Amount != 0 {
 		t.Errorf("usage after the second bill = %+v, %v; want none", check.CurrentUsage, err)
+	}
+}
+
+// A negative balance (a payment charged back after its credit was spent)
+// is billed on the final invoice, and the ledger is brought to zero: closing
+// never forgives it.
+func TestNegativeBalanceIsBilledOnTheFinalInvoice(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	e.report(t, "r1", time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	if err := e.FS.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		return e.Ledger.Record(tx, ledger.Transaction{ID: "chargeback_1", UserID: "u1", Type: ledger.TypeDispute, Amount: -300, Status: ledger.StatusSucceeded})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := e.d.Request(ctx, "u1", "u1@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.UsageAmount != 400 || d.InvoiceAmount != 700 || d.State != closing.StateAwaitingPayment {
+		t.Errorf("deletion = usage %d, invoice %d, %s; want 400 of usage and 700 invoiced, awaiting payment", d.UsageAmount, d.InvoiceAmount, d.State)
+	}
+	inv := e.Stripe.Invoices()
+	if len(inv) != 1 || inv[0].Total != 700 {
+		t.Fatalf("invoices = %v, want one of 700", inv)
+	}
+	if b, err := e.Ledger.Balance(ctx, "u1"); err != nil || b.Amount != 0 {
+		t.Errorf("balance after the request = %d, %v; want 0 (the debt is on the invoice)", b.Amount, err)
 	}
 }

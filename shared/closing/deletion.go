@@ -70,6 +70,9 @@ var (
 	ErrDeleted       = errors.New("the account is deleted")
 )
 
+// LineDebt is the kind of the final bill's line for a negative balance.
+const LineDebt = "balance_due"
+
 // Line is a priced line of the final bill.
 type Line struct {
 	Kind        string `firestore:"kind"`

@@ -57,7 +57,8 @@ func (s *Service) readMoney(ctx context.Context, tx *firestore.Transaction, user
 // balanceSplit is where a closing balance goes.
 type balanceSplit struct {
 	Applied   int64        // to the usage
-	Invoice   int64        // the usage the balance does not cover: the final invoice
+	Debt      int64        // a negative balance, billed on the final invoice
+	Invoice   int64        // the usage the balance does not cover, plus the debt: the final invoice
 	Refunds   []cardRefund // back to the card top-ups, newest first
 	Forfeited int64        // what no card can take (package credit)
 }
@@ -75,11 +76,14 @@ func leftAfterUsage(balance, usage int64) int64 {
 
 // splitBalance splits the balance: first to the usage, then back to the
 // card top-ups, newest first, each at most what it has left; what no
-// top-up can take is forfeited. A negative balance (debt) pays nothing.
+// top-up can take is forfeited. A negative balance (debt: a payment taken
+// back after its credit was spent) pays nothing and is billed with the
+// usage, so closing never forgives it.
 func splitBalance(balance, usage int64, sources []ledger.Refundable) balanceSplit {
 	var sp balanceSplit
 	sp.Applied = max(0, min(balance, usage))
-	sp.Invoice = usage - sp.Applied
+	sp.Debt = max(0, -balance)
+	sp.Invoice = usage - sp.Applied + sp.Debt
 	left := leftAfterUsage(balance, usage)
 	for _, src := range sources {
 		if left == 0 {
@@ -140,6 +144,9 @@ func decideRequest(f requestFacts) (requestPlan, error) {
 	for _, l := range m.Bill.Lines {
 		d.Lines = append(d.Lines, Line{Kind: l.Kind, Description: l.Description, Amount: l.Amount})
 	}
+	if sp.Debt > 0 {
+		d.Lines = append(d.Lines, Line{Kind: LineDebt, Description: "Outstanding balance (payments reversed after their credit was used)", Amount: sp.Debt})
+	}
 	switch {
 	case d.InvoiceAmount > 0:
 		d.State = StateInvoicing
@@ -156,6 +163,11 @@ func decideRequest(f requestFacts) (requestPlan, error) {
 	if d.BalanceApplied > 0 {
 		p.Entries = append(p.Entries, ledger.Transaction{ID: entry("usage"), UserID: f.UserID, Type: ledger.TypeUsageCharge,
 			Amount: -d.BalanceApplied, Status: ledger.StatusSucceeded})
+	}
+	if sp.Debt > 0 {
+		// The debt moves from the balance to the final invoice.
+		p.Entries = append(p.Entries, ledger.Transaction{ID: entry("debt"), UserID: f.UserID, Type: ledger.TypeDebtInvoiced,
+			Amount: sp.Debt, Status: ledger.StatusSucceeded})
 	}
 	for i, r := range sp.Refunds {
 		src := r.Source

@@ -31,8 +31,8 @@ func TestSplitBalance(t *testing.T) {
 		{name: "usage and no balance", usage: 759, want: balanceSplit{Invoice: 759}},
 		{name: "balance short of the usage", balance: 500, usage: 759, want: balanceSplit{Applied: 500, Invoice: 259}},
 		{name: "balance exactly the usage", balance: 759, usage: 759, sources: []ledger.Refundable{newest}, want: balanceSplit{Applied: 759}},
-		{name: "a debt is not billed here", balance: -300, usage: 759, want: balanceSplit{Invoice: 759}},
-		{name: "a debt and no usage", balance: -300, want: balanceSplit{}},
+		{name: "a debt is billed with the usage", balance: -300, usage: 759, want: balanceSplit{Debt: 300, Invoice: 1059}},
+		{name: "a debt and no usage is billed alone", balance: -300, want: balanceSplit{Debt: 300, Invoice: 300}},
 		{
 			name: "the rest back to the newest card", balance: 2000, usage: 759, sources: []ledger.Refundable{newest, older},
 			want: balanceSplit{Applied: 759, Refunds: []cardRefund{{Source: newest, Amount: 1241}}},
@@ -188,6 +188,17 @@ func TestDecideRequest(t *testing.T) {
 				Deletion: deletion(func(d *Deletion) {
 					d.Request, d.State, d.InvoiceAmount, d.PeriodEnd = 2, StateInvoicing, 759, start.Add(time.Hour)
 				})},
+		},
+		{
+			name:  "a negative balance is billed on the final invoice and the ledger brought to zero",
+			facts: facts(func(f *requestFacts) { f.Money.Balance = -300 }),
+			want: requestPlan{BilledThrough: received,
+				Deletion: deletion(func(d *Deletion) {
+					d.State, d.InvoiceAmount = StateInvoicing, 1059
+					d.Lines = append(append([]Line{}, lines...), Line{Kind: LineDebt, Amount: 300,
+						Description: "Outstanding balance (payments reversed after their credit was used)"})
+				}),
+				Entries: []ledger.Transaction{{ID: "del_1_debt", UserID: "u1", Type: ledger.TypeDebtInvoiced, Amount: 300, Status: ledger.StatusSucceeded}}},
 		},
 		{
 			name: "the cursor never moves back",

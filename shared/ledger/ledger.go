@@ -55,6 +55,8 @@ const (
 	TypeRefund           = "refund"            // balance returned to the card it came from
 	TypeBalanceForfeited = "balance_forfeited" // what could not be refunded when an account closed
 	TypeInvoiceCredit    = "invoice_credit"    // the balance paying a Stripe invoice, as a customer credit
+	// A credit: a negative balance moved onto the final invoice at closing.
+	TypeDebtInvoiced = "debt_invoiced"
 )
 
 // PaymentTypes are the entries a card payment starts (checkout): the only
