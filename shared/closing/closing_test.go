@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
+	"github.com/stripe/stripe-go/v76"
 
 	"example.com/billing/shared/closing"
 	"example.com/billing/shared/fault"
@@ -248,5 +249,42 @@ func TestNegativeBalanceIsBilledOnTheFinalInvoice(t *testing.T) {
 	}
 	if b, err := e.Ledger.Balance(ctx, "u1"); err != nil || b.Amount != 0 {
 		t.Errorf("balance after the request = %d, %v; want 0 (the debt is on the invoice)", b.Amount, err)
+	}
+}
+
+// An attempt that finalized the final invoice and died before Stripe sent
+// it: the retry sends it (nothing else ever would), and records it.
+func TestFinalizedButUnsentInvoiceIsSent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.report(t, "r1", time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	e.requestStoppingAt(t, fault.DeletionAfterDraft)
+	drafts := e.Stripe.Invoices()
+	if len(drafts) != 1 {
+		t.Fatalf("%d invoices, want the draft", len(drafts))
+	}
+	params := &stripe.InvoiceFinalizeInvoiceParams{AutoAdvance: stripe.Bool(false)}
+	if _, err := e.Stripe.Client().Invoices.FinalizeInvoice(drafts[0].ID, params); err != nil {
+		t.Fatal(err)
+	}
+	sends := func() (n int) {
+		for _, r := range e.Stripe.Requests() {
+			if r.Method == http.MethodPost && r.Path == "/v1/invoices/"+drafts[0].ID+"/send" {
+				n++
+			}
+		}
+		return n
+	}
+	if n := sends(); n != 0 {
+		t.Fatalf("%d sends before the retry", n)
+	}
+	if err := e.d.Advance(context.Background(), "u1"); err != nil {
+		t.Fatal(err)
+	}
+	if n := sends(); n != 1 {
+		t.Errorf("the finalized invoice was sent %d times, want once", n)
+	}
+	if d := e.deletion(t); d.State != closing.StateAwaitingPayment || d.InvoiceID != drafts[0].ID {
+		t.Errorf("deletion = %s (invoice %q), want awaiting_payment with %s", d.State, d.InvoiceID, drafts[0].ID)
 	}
 }

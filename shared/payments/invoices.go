@@ -191,8 +191,8 @@ func (c *Client) GetInvoice(ctx context.Context, id string) (Invoice, error) {
 	return invoiceFrom(inv), nil
 }
 
-// FinalizeAndSendInvoice finalizes a draft and has Stripe email it; an
-// invoice already finalized is returned as it is.
+// FinalizeAndSendInvoice finalizes a draft and has Stripe email it; an open
+// invoice is sent; a paid or void one is returned as it is.
 func (c *Client) FinalizeAndSendInvoice(ctx context.Context, id string) (Invoice, error) {
 	inv, err := c.GetInvoice(ctx, id)
 	if err != nil {
@@ -208,17 +208,20 @@ func (c *Client) FinalizeAndSendInvoice(ctx context.Context, id string) (Invoice
 			return Invoice{}, fail(ctx, op, err)
 		}
 		inv = invoiceFrom(got)
-		if inv.Status == InvoiceOpen {
-			const op = "send invoice"
-			params := &stripe.InvoiceSendInvoiceParams{}
-			params.Context = ctx
-			params.SetIdempotencyKey("send:" + id)
-			got, err := c.api.Invoices.SendInvoice(id, params)
-			if err != nil {
-				return Invoice{}, fail(ctx, op, err)
-			}
-			inv = invoiceFrom(got)
+	}
+	// An open invoice is sent, also when an earlier attempt finalized it and
+	// died before sending: nothing else would ever email it. (Within 24 h the
+	// key makes a second send a no-op; later it is one more reminder.)
+	if inv.Status == InvoiceOpen {
+		const op = "send invoice"
+		params := &stripe.InvoiceSendInvoiceParams{}
+		params.Context = ctx
+		params.SetIdempotencyKey("send:" + id)
+		got, err := c.api.Invoices.SendInvoice(id, params)
+		if err != nil {
+			return Invoice{}, fail(ctx, op, err)
 		}
+		inv = invoiceFrom(got)
 	}
 	return inv, nil
 }
