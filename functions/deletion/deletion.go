@@ -270,8 +270,11 @@ func respond(d closing.Deletion) DeletionResponse {
 	}
 	for _, r := range d.Refunds {
 		st := "pending"
-		if r.RefundID != "" {
+		switch {
+		case r.RefundID != "":
 			st = "succeeded"
+		case r.FailureCode != "":
+			st = "failed" // refused by Stripe for good; the operators return it
 		}
 		out.Refunds = append(out.Refunds, Refund{PaymentIntentID: r.PaymentIntentID, Amount: r.Amount, Status: st})
 	}

@@ -11,10 +11,12 @@ import (
 	"cloud.google.com/go/firestore"
 	"github.com/stripe/stripe-go/v76"
 
+	"example.com/billing/shared/checkout"
 	"example.com/billing/shared/closing"
 	"example.com/billing/shared/fault"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/metering"
+	"example.com/billing/shared/settlement"
 	"example.com/billing/shared/testsupport/testenv"
 )
 
@@ -286,5 +288,79 @@ func TestFinalizedButUnsentInvoiceIsSent(t *testing.T) {
 	}
 	if d := e.deletion(t); d.State != closing.StateAwaitingPayment || d.InvoiceID != drafts[0].ID {
 		t.Errorf("deletion = %s (invoice %q), want awaiting_payment with %s", d.State, d.InvoiceID, drafts[0].ID)
+	}
+}
+
+// fund credits a paid card top-up of amount to u1, as the webhook would.
+func (e *env) fund(t *testing.T, amount int64) string {
+	t.Helper()
+	ctx := context.Background()
+	started, err := e.Checkout.Start(ctx, checkout.Payment{UserID: "u1", Email: "u1@example.com", Type: ledger.TypeCardTopUp,
+		Charge: amount, Credit: amount, Currency: ledger.Currency})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Stripe.SucceedPaymentIntent(started.Intent.ID); err != nil {
+		t.Fatal(err)
+	}
+	pi, err := e.Payments.GetPaymentIntent(ctx, started.Intent.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Ledger.Process(ctx, ledger.Event{ID: "evt_paid_" + pi.ID, Type: "payment_intent.succeeded"},
+		e.Ledger.SettleTopUp(settlement.Payment(pi, ledger.StatusSucceeded))); err != nil {
+		t.Fatal(err)
+	}
+	return pi.ID
+}
+
+// A refund Stripe refuses for good (here the charge was refunded in the
+// dashboard and the webhook never came) cannot loop the deletion forever:
+// the refund is recorded failed with Stripe's code for an operator, and the
+// account is deleted.
+func TestRefusedRefundEndsTheDeletionForAnOperator(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	pi := e.fund(t, 2500)
+	if _, err := e.Stripe.Client().Refunds.New(&stripe.RefundParams{PaymentIntent: stripe.String(pi)}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := e.d.Request(ctx, "u1", "u1@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.State != closing.StateDeleted || len(d.Refunds) != 1 || d.Refunds[0].FailureCode != "charge_already_refunded" || d.Refunds[0].RefundID != "" {
+		t.Fatalf("deletion = %s %+v, want deleted with the refund recorded as refused (charge_already_refunded)", d.State, d.Refunds)
+	}
+	entry, err := e.Ledger.Transaction(ctx, "u1", d.Refunds[0].EntryID)
+	if err != nil || entry.Status != ledger.StatusFailed || entry.FailureCode != "charge_already_refunded" {
+		t.Errorf("refund entry = %+v, %v; want failed with Stripe's code", entry, err)
+	}
+	if n := len(e.Stripe.Refunds()); n != 1 {
+		t.Errorf("%d refunds in Stripe, want only the dashboard's", n)
+	}
+}
+
+// A deletion refund made by an attempt that died before recording it is
+// found, not made again, also after Stripe forgot the idempotency key.
+func TestDeletionRefundIsLookedUpAfterACrash(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	e.fund(t, 2500)
+	e.report(t, "r1", time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)) // 400 of usage: 2100 goes back
+	e.requestStoppingAt(t, fault.DeletionAfterRefund)
+	if n := len(e.Stripe.Refunds()); n != 1 {
+		t.Fatalf("%d refunds after the crash, want 1", n)
+	}
+	e.Stripe.Advance(25 * time.Hour)
+	if err := e.d.Advance(ctx, "u1"); err != nil {
+		t.Fatal(err)
+	}
+	refunds := e.Stripe.Refunds()
+	d := e.deletion(t)
+	if len(refunds) != 1 || d.State != closing.StateDeleted || d.Refunds[0].RefundID != refunds[0].ID || d.Refunds[0].FailureCode != "" {
+		t.Errorf("refunds = %d, deletion = %s %+v; want the one refund found and recorded, the account deleted", len(refunds), d.State, d.Refunds)
 	}
 }

@@ -87,7 +87,13 @@ type Refund struct {
 	PaymentIntentID     string `firestore:"paymentIntentId"`
 	Amount              int64  `firestore:"amount"`
 	RefundID            string `firestore:"refundId,omitempty"` // Stripe's, once made
+	// FailureCode is Stripe's code when it refused the refund for good
+	// (charge_already_refunded, charge_disputed, ...): an operator's task.
+	FailureCode string `firestore:"failureCode,omitempty"`
 }
+
+// settled reports a refund made, or refused for good.
+func (r Refund) settled() bool { return r.RefundID != "" || r.FailureCode != "" }
 
 // Deletion is the stored state of a user's deletion.
 type Deletion struct {
@@ -143,6 +149,7 @@ type (
 		GetInvoice(ctx context.Context, id string) (payments.Invoice, error)
 		FinalizeAndSendInvoice(ctx context.Context, id string) (payments.Invoice, error)
 		RefundPayment(ctx context.Context, paymentIntentID string, amount int64, metadata map[string]string, idempotencyKey string) (payments.Refund, error)
+		FindRefund(ctx context.Context, paymentIntentID, transactionID string) (payments.Refund, error)
 		DetachCards(ctx context.Context, customerID string) (int, error)
 	}
 	customers interface {

@@ -1,6 +1,7 @@
 package closing
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -261,11 +262,26 @@ func invoiceOwed(d Deletion) bool {
 // refund returns the closing balance to the cards it came from.
 func (s *Service) refund(ctx context.Context, d Deletion) error {
 	for i, r := range d.Refunds {
-		if r.RefundID != "" {
+		if r.settled() {
 			continue
 		}
-		made, err := s.stripe.RefundPayment(ctx, r.PaymentIntentID, r.Amount,
-			map[string]string{payments.MetadataUserID: d.UserID, payments.MetadataTransactionID: r.EntryID}, "refund:"+d.UserID+":"+r.EntryID)
+		// An earlier attempt may have made it longer ago than Stripe keeps
+		// the key: look first.
+		made, err := s.stripe.FindRefund(ctx, r.PaymentIntentID, r.EntryID)
+		if errors.Is(err, payments.ErrNotFound) {
+			made, err = s.stripe.RefundPayment(ctx, r.PaymentIntentID, r.Amount,
+				map[string]string{payments.MetadataUserID: d.UserID, payments.MetadataTransactionID: r.EntryID}, "refund:"+d.UserID+":"+r.EntryID)
+		}
+		var pe *payments.Error
+		if errors.Is(err, payments.ErrRejected) && errors.As(err, &pe) {
+			// Refused for good (the charge was refunded or disputed
+			// meanwhile): retrying would loop forever. Record it for an
+			// operator and go on with the rest.
+			if err := s.refusedRefund(ctx, d, i, pe); err != nil {
+				return err
+			}
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -284,12 +300,29 @@ func (s *Service) refund(ctx context.Context, d Deletion) error {
 	}
 	return s.transition(ctx, d.UserID, StateRefunding, func(tx *firestore.Transaction, cur *Deletion) error {
 		for _, r := range cur.Refunds {
-			if r.RefundID == "" {
+			if !r.settled() {
 				return nil // another worker is mid-way; it finishes
 			}
 		}
 		cur.State = StateCompleting
 		return nil
+	})
+}
+
+// refusedRefund records refund i of d as refused by Stripe for good: the
+// deletion goes on without it, its ledger entry is marked failed with
+// Stripe's code, and an error line tells the operators what to return.
+func (s *Service) refusedRefund(ctx context.Context, d Deletion, i int, pe *payments.Error) error {
+	r := d.Refunds[i]
+	code := cmp.Or(pe.Code, "refund_refused")
+	logging.FromContext(ctx).ErrorContext(ctx, "deletion refund refused by Stripe; an operator must return the money or record why",
+		"payment_intent_id", r.PaymentIntentID, "amount", r.Amount, "entry_id", r.EntryID, "stripe_code", code)
+	return s.transition(ctx, d.UserID, StateRefunding, func(tx *firestore.Transaction, cur *Deletion) error {
+		if cur.Refunds[i].settled() {
+			return nil
+		}
+		cur.Refunds[i].FailureCode = code
+		return s.ledger.FailRefund(tx, d.UserID, r.EntryID, code, pe.Message)
 	})
 }
 

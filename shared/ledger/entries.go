@@ -134,6 +134,18 @@ func (l *Ledger) CompleteRefund(tx *firestore.Transaction, userID, entryID, refu
 	})
 }
 
+// FailRefund marks a refund entry that Stripe refused for good (the charge
+// was refunded or disputed meanwhile). Its amount stays off the balance:
+// the money is an operator's to return or explain, which the caller logs.
+func (l *Ledger) FailRefund(tx *firestore.Transaction, userID, entryID, code, message string) error {
+	return tx.Update(l.transactionRef(userID, entryID), []firestore.Update{
+		{Path: "status", Value: StatusFailed},
+		{Path: "failureCode", Value: code},
+		{Path: "failureMessage", Value: message},
+		{Path: "updatedAt", Value: l.now()},
+	})
+}
+
 // CompleteEntry marks a pending entry carried out in Stripe (by stripeID).
 func (l *Ledger) CompleteEntry(ctx context.Context, userID, entryID, stripeID string) error {
 	_, err := l.transactionRef(userID, entryID).Update(ctx, []firestore.Update{

@@ -36,6 +36,30 @@ func (c *Client) RefundPayment(ctx context.Context, paymentIntentID string, amou
 	return Refund{ID: r.ID, Status: string(r.Status), Amount: r.Amount}, nil
 }
 
+// FindRefund returns the refund of the PaymentIntent whose metadata names
+// transactionID (the ledger entry it carries out), or ErrNotFound: the
+// look-up before making a refund again, since Stripe forgets the
+// idempotency key after 24 h and a second refund would pay twice.
+func (c *Client) FindRefund(ctx context.Context, paymentIntentID, transactionID string) (Refund, error) {
+	const op = "list refunds"
+	if err := c.ready(ctx, op); err != nil {
+		return Refund{}, err
+	}
+	params := &stripe.RefundListParams{PaymentIntent: stripe.String(paymentIntentID)}
+	params.Context = ctx
+	params.Limit = stripe.Int64(100)
+	iter := c.api.Refunds.List(params)
+	for iter.Next() {
+		if r := iter.Refund(); r.Metadata[MetadataTransactionID] == transactionID {
+			return Refund{ID: r.ID, Status: string(r.Status), Amount: r.Amount}, nil
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return Refund{}, fail(ctx, op, err)
+	}
+	return Refund{}, &Error{Op: op, Kind: ErrNotFound, Message: "no refund carries out " + transactionID}
+}
+
 // DetachCards detaches every card saved on the customer. Detaching is
 // idempotent here: a card already detached is not an error.
 func (c *Client) DetachCards(ctx context.Context, customerID string) (int, error) {

@@ -48,6 +48,7 @@ type refund struct {
 func (s *Server) refundRoutes() []route {
 	return []route{
 		{http.MethodPost, "/v1/refunds", []string{"payment_intent", "amount", "reason", "metadata[*]"}, s.createRefund},
+		{http.MethodGet, "/v1/refunds", append([]string{"payment_intent"}, listParams...), s.listRefunds},
 	}
 }
 
@@ -137,6 +138,13 @@ func (s *Server) createRefund(c *call) (any, *apiError) {
 	ch.Refunded = ch.AmountRefunded == ch.Amount
 	s.recordEvent("charge.refunded", ch.ID, ch)
 	return r, nil
+}
+
+// listRefunds lists refunds, newest first, of one PaymentIntent when
+// payment_intent is given.
+func (s *Server) listRefunds(c *call) (any, *apiError) {
+	piID := c.form.Get("payment_intent")
+	return list(c, s.refunds, func(r *refund) bool { return piID == "" || r.PaymentIntent == piID })
 }
 
 // formatAmount spells an amount in the smallest currency unit the way
