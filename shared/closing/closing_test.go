@@ -364,3 +364,30 @@ func TestDeletionRefundIsLookedUpAfterACrash(t *testing.T) {
 		t.Errorf("refunds = %d, deletion = %s %+v; want the one refund found and recorded, the account deleted", len(refunds), d.State, d.Refunds)
 	}
 }
+
+// An attempt that added some lines of the final invoice and died: the retry,
+// after Stripe forgot the lines' keys, adds only the missing ones.
+func TestFinalInvoiceLinesAreLookedUpAfterACrash(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	halfTB := new(big.Rat).SetInt64(500_000_000_000)
+	if _, err := e.Services.Usage.Save(ctx, metering.Report{
+		ReportID: "r1", UserID: "u1", ProjectID: "p1", PeriodStart: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
+		PeriodEnd: time.Date(2026, 11, 1, 1, 0, 0, 0, time.UTC), StorageByteHours: tbMonth, EgressBytes: halfTB, SegmentHours: new(big.Rat),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.requestStoppingAt(t, fault.DeletionAfterLine) // dies after the storage line
+	if inv := e.Stripe.Invoices(); len(inv) != 1 || inv[0].Total != 400 {
+		t.Fatalf("after the crash: %v, want one draft with the 400 storage line", inv)
+	}
+	e.Stripe.Advance(25 * time.Hour)
+	if err := e.d.Advance(ctx, "u1"); err != nil {
+		t.Fatal(err)
+	}
+	inv := e.Stripe.Invoices()
+	if len(inv) != 1 || inv[0].Total != 750 || len(inv[0].Lines.Data) != 2 {
+		t.Errorf("final invoice = %d invoices, total %d; want one invoice of 750 (400 storage + 350 egress), two lines", len(inv), inv[0].Total)
+	}
+}

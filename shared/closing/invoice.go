@@ -6,6 +6,7 @@ import (
 
 	"cloud.google.com/go/firestore"
 
+	"example.com/billing/shared/fault"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/payments"
 	"example.com/billing/shared/store"
@@ -24,13 +25,26 @@ func newFinalInvoice(customerID string, d Deletion, days int64) payments.NewInvo
 }
 
 // addLines puts the usage lines, and the prepaid balance as a credit line,
-// on the draft final invoice. Each line has its own idempotency key.
-func (s *Service) addLines(ctx context.Context, customerID, invoiceID string, d Deletion) error {
-	add := func(suffix string, amount int64, description string) error {
-		return s.stripe.AddInvoiceItem(ctx, payments.NewInvoiceItem{
-			CustomerID: customerID, InvoiceID: invoiceID, Amount: amount, Currency: ledger.Currency, Description: description,
-			Metadata: map[string]string{payments.MetadataUserID: d.UserID, payments.MetadataDeletion: d.InvoiceKey()},
-		}, d.InvoiceKey()+":"+suffix)
+// on the draft final invoice: only those it does not have yet (each item
+// names its line in its metadata), since an earlier attempt may have added
+// some longer ago than Stripe keeps their keys. A final invoice has at most
+// five lines, well within the ten Stripe embeds in the invoice.
+func (s *Service) addLines(ctx context.Context, customerID string, inv payments.Invoice, d Deletion) error {
+	have := map[string]bool{}
+	for _, l := range inv.Lines {
+		have[l.Metadata[payments.MetadataLine]] = true
+	}
+	add := func(line string, amount int64, description string) error {
+		if have[line] {
+			return nil
+		}
+		if err := s.stripe.AddInvoiceItem(ctx, payments.NewInvoiceItem{
+			CustomerID: customerID, InvoiceID: inv.ID, Amount: amount, Currency: ledger.Currency, Description: description,
+			Metadata: map[string]string{payments.MetadataUserID: d.UserID, payments.MetadataDeletion: d.InvoiceKey(), payments.MetadataLine: line},
+		}, d.InvoiceKey()+":"+line); err != nil {
+			return err
+		}
+		return fault.Point(ctx, fault.DeletionAfterLine)
 	}
 	for _, l := range d.Lines {
 		if l.Amount == 0 {

@@ -220,8 +220,8 @@ func (s *Service) invoice(ctx context.Context, d Deletion) error {
 	case err != nil:
 		return fmt.Errorf("look for the final invoice before making it: %w", err)
 	}
-	if inv.Status == payments.InvoiceDraft && inv.Total != d.InvoiceAmount {
-		if err := s.addLines(ctx, acct.CustomerID, inv.ID, d); err != nil {
+	if inv.Status == payments.InvoiceDraft {
+		if err := s.addLines(ctx, acct.CustomerID, inv, d); err != nil {
 			return err
 		}
 	}

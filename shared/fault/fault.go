@@ -75,6 +75,7 @@ const (
 	LedgerBeforeCommit    = "ledger.before-commit"    // effect applied in the transaction; not committed
 	LedgerAfterCommit     = "ledger.after-commit"     // committed; the sender not answered
 	DeletionAfterRecord   = "deletion.after-record"   // request committed; nothing in Stripe yet
+	DeletionAfterLine     = "deletion.after-line"     // one line added to the draft final invoice; the rest not yet
 	DeletionAfterDraft    = "deletion.after-draft"    // final invoice created as a draft; not finalized or recorded
 	DeletionAfterInvoice  = "deletion.after-invoice"  // final invoice created and sent; not recorded
 	DeletionAfterRefund   = "deletion.after-refund"   // a refund made in Stripe; not recorded

@@ -26,6 +26,14 @@ type Invoice struct {
 	Currency         string
 	HostedInvoiceURL string
 	Metadata         map[string]string
+	// Lines are the lines Stripe embeds in the invoice (the first ten).
+	Lines []InvoiceLine
+}
+
+// InvoiceLine is one line of an invoice.
+type InvoiceLine struct {
+	Amount   int64
+	Metadata map[string]string
 }
 
 // invoiceFrom converts stripe-go's invoice (also used for webhook payloads).
@@ -36,6 +44,11 @@ func invoiceFrom(inv *stripe.Invoice) Invoice {
 	}
 	if inv.Customer != nil {
 		out.CustomerID = inv.Customer.ID
+	}
+	if inv.Lines != nil {
+		for _, l := range inv.Lines.Data {
+			out.Lines = append(out.Lines, InvoiceLine{Amount: l.Amount, Metadata: l.Metadata})
+		}
 	}
 	return out
 }

@@ -23,6 +23,9 @@ const (
 	// idempotency key), so that an attempt that died before recording the
 	// invoice finds it.
 	MetadataDeletion = "deletion"
+	// MetadataLine: on a final invoice's item, which line it is, so that a
+	// retry adds only the lines an earlier attempt did not.
+	MetadataLine = "line"
 	// MetadataLedgerEntry: the ledger entry a Stripe object carries out,
 	// so that a retry finds it after Stripe forgot the key.
 	MetadataLedgerEntry = "ledger_entry"
