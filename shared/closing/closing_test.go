@@ -16,6 +16,7 @@ import (
 	"example.com/billing/shared/fault"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/metering"
+	"example.com/billing/shared/payments"
 	"example.com/billing/shared/settlement"
 	"example.com/billing/shared/testsupport/testenv"
 )
@@ -389,5 +390,28 @@ func TestFinalInvoiceLinesAreLookedUpAfterACrash(t *testing.T) {
 	inv := e.Stripe.Invoices()
 	if len(inv) != 1 || inv[0].Total != 750 || len(inv[0].Lines.Data) != 2 {
 		t.Errorf("final invoice = %d invoices, total %d; want one invoice of 750 (400 storage + 350 egress), two lines", len(inv), inv[0].Total)
+	}
+}
+
+// A declined top-up's PaymentIntent could still be paid with another card;
+// starting a deletion cancels it, so no payment lands on the closing account.
+func TestDeletionCancelsEveryIntentThatCouldStillBePaid(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	_, err := e.Checkout.Start(ctx, checkout.Payment{UserID: "u1", Email: "u1@example.com", Type: ledger.TypeCardTopUp,
+		Charge: 2500, Credit: 2500, Currency: ledger.Currency, PaymentMethodID: "pm_card_chargeDeclined"})
+	if !errors.Is(err, payments.ErrCardDeclined) {
+		t.Fatalf("start: %v, want a declined card", err)
+	}
+	pis := e.Stripe.PaymentIntents()
+	if len(pis) != 1 || pis[0].Status != stripe.PaymentIntentStatusRequiresPaymentMethod {
+		t.Fatalf("intents = %v, want one the user could still pay", pis)
+	}
+	if _, err := e.d.Request(ctx, "u1", "u1@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if pi, _ := e.Stripe.PaymentIntent(pis[0].ID); pi.Status != stripe.PaymentIntentStatusCanceled {
+		t.Errorf("the declined top-up's intent is %s after the deletion request, want canceled", pi.Status)
 	}
 }

@@ -150,6 +150,7 @@ type (
 		FinalizeAndSendInvoice(ctx context.Context, id string) (payments.Invoice, error)
 		RefundPayment(ctx context.Context, paymentIntentID string, amount int64, metadata map[string]string, idempotencyKey string) (payments.Refund, error)
 		FindRefund(ctx context.Context, paymentIntentID, transactionID string) (payments.Refund, error)
+		CancelOpenPaymentIntents(ctx context.Context, customerID string) (int, error)
 		DetachCards(ctx context.Context, customerID string) (int, error)
 	}
 	customers interface {

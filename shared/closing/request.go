@@ -36,8 +36,23 @@ func (s *Service) Request(ctx context.Context, userID, email string) (Deletion, 
 	}
 	// A deletion in progress is returned as it is (its own final invoice
 	// is among the unpaid ones); otherwise anything owed blocks.
-	if (check.Deletion == nil || !inProgress(check.Deletion.State)) && check.blocking() {
+	fresh := check.Deletion == nil || !inProgress(check.Deletion.State)
+	if fresh && check.blocking() {
 		return Deletion{}, &BlockedError{Check: check}
+	}
+	if fresh {
+		// No payment may land on the closing account: cancel every intent
+		// that could still be paid (a declined top-up can be paid later
+		// with another card). Payments under way block above.
+		acct, err := s.customers.Get(ctx, userID)
+		if err != nil {
+			return Deletion{}, err
+		}
+		if acct.CustomerID != "" {
+			if _, err := s.stripe.CancelOpenPaymentIntents(ctx, acct.CustomerID); err != nil {
+				return Deletion{}, err
+			}
+		}
 	}
 	d, err := s.record(ctx, userID)
 	if err != nil {

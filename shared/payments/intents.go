@@ -167,6 +167,37 @@ func (c *Client) ConfirmPaymentIntent(ctx context.Context, id, paymentMethodID s
 	return paymentIntentFrom(pi), nil
 }
 
+// CancelOpenPaymentIntents cancels every PaymentIntent of the customer that
+// could still be paid (a declined one can be paid later with another card):
+// those waiting for a payment method, a confirmation or an action. It
+// returns how many it canceled.
+func (c *Client) CancelOpenPaymentIntents(ctx context.Context, customerID string) (int, error) {
+	const op = "list payment intents"
+	if err := c.ready(ctx, op); err != nil {
+		return 0, err
+	}
+	params := &stripe.PaymentIntentListParams{Customer: stripe.String(customerID)}
+	params.Context = ctx
+	params.Limit = stripe.Int64(100)
+	var open []string
+	iter := c.api.PaymentIntents.List(params)
+	for iter.Next() {
+		switch iter.PaymentIntent().Status {
+		case stripe.PaymentIntentStatusRequiresPaymentMethod, stripe.PaymentIntentStatusRequiresConfirmation, stripe.PaymentIntentStatusRequiresAction:
+			open = append(open, iter.PaymentIntent().ID)
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return 0, fail(ctx, op, err)
+	}
+	for _, id := range open {
+		if _, err := c.CancelPaymentIntent(ctx, id); err != nil {
+			return 0, err
+		}
+	}
+	return len(open), nil
+}
+
 // FindPaymentIntent returns the customer's PaymentIntent created at or
 // after since whose metadata names the transaction, or ErrNotFound. It is
 // the look-up before re-creating an intent whose idempotency key Stripe may
