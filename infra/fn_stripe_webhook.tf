@@ -46,7 +46,8 @@ locals {
   #   - payment_intent.*: top-ups and package purchases settle;
   #   - invoice.paid: a final invoice completes its deletion;
   #   - charge.refunded, charge.dispute.*: money going back out (added with
-  #     refunds and disputes, after the deletion issue);
+  #     refunds and disputes, after the deletion issue; the dispute's
+  #     funds_withdrawn / funds_reinstated and updated with its lifecycle);
   #   - invoice.created: the prepaid balance pays a new invoice (invoice
   #     credits, added with shared/invoicecredit).
   # Every other type is recorded as ignored.
@@ -58,6 +59,9 @@ locals {
     "invoice.created",
     "charge.refunded",
     "charge.dispute.created",
+    "charge.dispute.updated",
+    "charge.dispute.funds_withdrawn",
+    "charge.dispute.funds_reinstated",
     "charge.dispute.closed",
   ]
 }

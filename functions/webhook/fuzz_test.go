@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"example.com/billing/shared/closing"
+	"example.com/billing/shared/dispatch"
 	"example.com/billing/shared/invoicecredit"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/metering"
@@ -33,6 +34,8 @@ func FuzzDispatch(f *testing.F) {
 		{"charge.refunded", `{"id":"ch_1","object":"charge","amount":2500,"amount_refunded":1000,"payment_intent":"pi_1"}`},
 		{"charge.dispute.created", `{"id":"dp_1","object":"dispute","amount":2500,"status":"needs_response","payment_intent":"pi_1"}`},
 		{"charge.dispute.closed", `{"id":"dp_1","object":"dispute","amount":2500,"status":"won","payment_intent":{"id":"pi_1"}}`},
+		{"charge.dispute.funds_withdrawn", `{"id":"dp_1","object":"dispute","amount":2500,"currency":"usd","status":"needs_response","payment_intent":"pi_1","balance_transactions":[{"id":"txn_1","object":"balance_transaction","amount":-2500}]}`},
+		{"charge.dispute.funds_reinstated", `{"id":"dp_1","object":"dispute","amount":2500,"status":"won","payment_intent":"pi_1","balance_transactions":[{"amount":-2500},{"amount":2500}]}`},
 		{"customer.created", `{"id":"cus_1","object":"customer"}`},
 		{"payment_intent.succeeded", `{"id":"pi_1","object":"payment_intent","amount_received":"lots","metadata":[]}`},
 	}
@@ -50,7 +53,7 @@ func FuzzDispatch(f *testing.F) {
 	if len(objectFor) != len(payments.HandledEventTypes()) {
 		f.Fatalf("objectFor has types the port does not handle")
 	}
-	srv := NewServer([]string{"whsec_fuzz"}, ledger.New(nil),
+	events := dispatch.New(ledger.New(nil),
 		closing.New(nil, ledger.New(nil), nil, nil, nil, metering.Prices{}, nil, closing.Config{}),
 		invoicecredit.New(ledger.New(nil), nil, nil))
 	f.Fuzz(func(t *testing.T, payload []byte) {
@@ -70,7 +73,7 @@ func FuzzDispatch(f *testing.F) {
 		if store.CheckID(ev.ID) != nil {
 			return // the handler answers 400 malformed_event
 		}
-		if srv.effectOf(ev) == nil {
+		if events.Effect(ev) == nil {
 			t.Fatal("no effect")
 		}
 	})
@@ -79,14 +82,17 @@ func FuzzDispatch(f *testing.F) {
 // objectFor is the object the port parses for each type the webhook
 // handles.
 var objectFor = map[payments.EventType]string{
-	payments.EventPaymentIntentSucceeded:     "payment intent",
-	payments.EventPaymentIntentPaymentFailed: "payment intent",
-	payments.EventPaymentIntentCanceled:      "payment intent",
-	payments.EventChargeRefunded:             "charge",
-	payments.EventChargeDisputeCreated:       "dispute",
-	payments.EventChargeDisputeClosed:        "dispute",
-	payments.EventInvoiceCreated:             "invoice",
-	payments.EventInvoicePaid:                "invoice",
+	payments.EventPaymentIntentSucceeded:       "payment intent",
+	payments.EventPaymentIntentPaymentFailed:   "payment intent",
+	payments.EventPaymentIntentCanceled:        "payment intent",
+	payments.EventChargeRefunded:               "charge",
+	payments.EventChargeDisputeCreated:         "dispute",
+	payments.EventChargeDisputeUpdated:         "dispute",
+	payments.EventChargeDisputeFundsWithdrawn:  "dispute",
+	payments.EventChargeDisputeFundsReinstated: "dispute",
+	payments.EventChargeDisputeClosed:          "dispute",
+	payments.EventInvoiceCreated:               "invoice",
+	payments.EventInvoicePaid:                  "invoice",
 }
 
 // objects names the objects ev carries, "" for none.

@@ -33,6 +33,9 @@ type Transaction struct {
 	PaymentMethodID string `firestore:"paymentMethodId,omitempty"`
 	// RefundedAmount is how much of a credited top-up went back to the card.
 	RefundedAmount int64 `firestore:"refundedAmount,omitempty"`
+	// DisputedAmount is how much of its charge disputes have withdrawn and
+	// not reinstated.
+	DisputedAmount int64 `firestore:"disputedAmount,omitempty"`
 	// SourceTransactionID is, on a refund, the top-up it returns money from;
 	// RefundID the Stripe refund once made.
 	SourceTransactionID string `firestore:"sourceTransactionId,omitempty"`
@@ -249,9 +252,9 @@ type Payment struct {
 }
 
 // SettleTopUp is the effect of a payment report on its top-up: it reads the
-// top-up, lets settle decide, and writes what settle returned (the top-up,
-// the intent's index, the plan on the account, the balance), all in the
-// caller's transaction.
+// top-up (and, for a package, the account), lets settle decide, and writes
+// what settle returned (the top-up, the intent's index, the plan on the
+// account, the balance), all in the caller's transaction.
 func (l *Ledger) SettleTopUp(p Payment) Effect {
 	return func(ctx context.Context, tx *firestore.Transaction) (Outcome, error) {
 		var stored *Transaction
@@ -264,31 +267,75 @@ func (l *Ledger) SettleTopUp(p Payment) Effect {
 				stored = &t
 			}
 		}
-		s, err := settle(p, stored)
-		if err != nil || s.Change == nil {
+		var acct accountFacts
+		if stored != nil {
+			var err error
+			if acct, err = l.accountFactsIn(tx, *stored); err != nil {
+				return Outcome{}, err
+			}
+		}
+		s, err := settle(p, stored, acct)
+		if err != nil {
 			return s.Outcome, err
 		}
-		now := l.now()
-		if s.IndexIntent {
-			if err := l.indexIntent(tx, p.PaymentIntentID, p.UserID, p.TransactionID); err != nil {
-				return Outcome{}, err
-			}
+		return s.Outcome, l.write(tx, p.UserID, p.TransactionID, p.PaymentIntentID, s)
+	}
+}
+
+// accountFactsIn reads, inside tx, what settling t needs of its account:
+// only a package purchase not yet credited needs anything (its plan).
+func (l *Ledger) accountFactsIn(tx *firestore.Transaction, t Transaction) (accountFacts, error) {
+	if t.Type != TypePackagePurchase || t.Credited {
+		return accountFacts{}, nil
+	}
+	acct, err := l.accounts.GetIn(tx, t.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return accountFacts{}, nil
+	}
+	if err != nil {
+		return accountFacts{}, err
+	}
+	return accountFacts{Plan: acct.Plan}, nil
+}
+
+// write carries out, inside tx, what a settlement (or a reversal) decided
+// for the user's top-up txID: the intent's index, the plan, the new
+// entries, the top-up's fields, and the balance, moved once by the credit
+// and every entry together. Nothing decided, nothing written.
+func (l *Ledger) write(tx *firestore.Transaction, userID, txID, paymentIntentID string, s Settlement) error {
+	if s.Change == nil && len(s.Entries) == 0 {
+		return nil
+	}
+	now := l.now()
+	if s.IndexIntent {
+		if err := l.indexIntent(tx, paymentIntentID, userID, txID); err != nil {
+			return err
 		}
-		if s.Plan != "" {
-			if err := l.accounts.SetPlan(tx, p.UserID, s.Plan, now); err != nil {
-				return Outcome{}, err
-			}
+	}
+	if s.Plan != "" {
+		if err := l.accounts.SetPlan(tx, userID, s.Plan, now); err != nil {
+			return err
 		}
-		if err := tx.Update(l.transactionRef(p.UserID, p.TransactionID), s.Change.updates(now)); err != nil {
-			return Outcome{}, err
+	}
+	var move int64
+	for _, e := range s.Entries {
+		if err := l.createEntry(tx, e, now); err != nil {
+			return err
+		}
+		move += e.Amount
+	}
+	if s.Change != nil {
+		if err := tx.Update(l.transactionRef(userID, txID), s.Change.updates(now)); err != nil {
+			return err
 		}
 		if s.Change.Credited {
-			if err := l.credit(tx, p.UserID, s.Credit, now); err != nil {
-				return Outcome{}, err
-			}
+			move += s.Credit
 		}
-		return s.Outcome, nil
 	}
+	if move == 0 {
+		return nil
+	}
+	return l.credit(tx, userID, move, now)
 }
 
 func deleteIfEmpty(v string) any {
