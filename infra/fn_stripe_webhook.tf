@@ -49,7 +49,9 @@ locals {
   #     refunds and disputes, after the deletion issue; the dispute's
   #     funds_withdrawn / funds_reinstated and updated with its lifecycle);
   #   - invoice.created: the prepaid balance pays a new invoice (invoice
-  #     credits, added with shared/invoicecredit).
+  #     credits, added with shared/invoicecredit);
+  #   - customer.deleted: a customer deleted in Stripe is forgotten, and the
+  #     next ensure creates a new one.
   # Every other type is recorded as ignored.
   stripe_webhook_events = [
     "payment_intent.succeeded",
@@ -63,5 +65,6 @@ locals {
     "charge.dispute.funds_withdrawn",
     "charge.dispute.funds_reinstated",
     "charge.dispute.closed",
+    "customer.deleted",
   ]
 }

@@ -26,7 +26,7 @@ func TestReconcileAppliesALostInvoicePaid(t *testing.T) {
 	if _, err := e.Stripe.PayInvoice(d.InvoiceID); err != nil { // its webhook is lost
 		t.Fatal(err)
 	}
-	events := dispatch.New(e.Ledger, e.deletions, invoicecredit.New(e.Ledger, e.Customers, e.Payments))
+	events := dispatch.New(e.Ledger, e.deletions, invoicecredit.New(e.Ledger, e.Customers, e.Payments), e.Customers)
 	svc := reconciler.New(e.FS, e.Payments, e.Ledger, events, reconciler.Config{Window: 72 * time.Hour, StaleAfter: 24 * time.Hour, BatchSize: 10})
 	if _, err := svc.Reconcile(context.Background()); err != nil {
 		t.Fatal(err)

@@ -56,9 +56,10 @@ type Server struct {
 
 // NewServer wires a Server that accepts events signed with any of secrets
 // and applies them through l, d and c (see dispatch.New). The deletion and
-// invoice-credit services may be nil in tests that send no invoice events.
+// invoice-credit services may be nil in tests that send no invoice events;
+// customer events are ignored (New wires them).
 func NewServer(secrets []string, l events, d deletions, c credits) *Server {
-	return &Server{secrets: secrets, events: dispatch.New(l, d, c)}
+	return &Server{secrets: secrets, events: dispatch.New(l, d, c, nil)}
 }
 
 var (

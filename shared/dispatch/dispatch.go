@@ -32,6 +32,9 @@ type (
 		Created(inv payments.Invoice) ledger.Effect
 		Finish(ctx context.Context, userID, invoiceID string) error
 	}
+	customers interface {
+		CustomerDeleted(customerID string) ledger.Effect
+	}
 )
 
 // Service applies events.
@@ -39,12 +42,13 @@ type Service struct {
 	ledger    books
 	deletions deletions
 	credits   credits
+	customers customers
 }
 
-// New wires a Service. The deletion and invoice-credit services may be nil
-// in tests that send none of their events.
-func New(l books, d deletions, c credits) *Service {
-	return &Service{ledger: l, deletions: d, credits: c}
+// New wires a Service. The deletion, invoice-credit and customer services
+// may be nil in tests that send none of their events.
+func New(l books, d deletions, c credits, cu customers) *Service {
+	return &Service{ledger: l, deletions: d, credits: c, customers: cu}
 }
 
 // Apply applies ev exactly once and returns what it did (ResultDuplicate
@@ -99,6 +103,11 @@ func (s *Service) Effect(ev payments.Event) ledger.Effect {
 		return s.ledger.DisputeChanged(disputeOf(ev.Dispute, ledger.DisputeFundsWithdrawn))
 	case payments.EventChargeDisputeFundsReinstated:
 		return s.ledger.DisputeChanged(disputeOf(ev.Dispute, ledger.DisputeFundsReinstated))
+	case payments.EventCustomerDeleted:
+		if s.customers == nil {
+			return ledger.Ignore("customer events are not wired here")
+		}
+		return s.customers.CustomerDeleted(ev.Customer.ID)
 	case payments.EventInvoiceCreated:
 		return s.credits.Created(*ev.Invoice)
 	case payments.EventInvoicePaid:

@@ -35,6 +35,7 @@ const (
 	EventChargeDisputeFundsWithdrawn  EventType = "charge.dispute.funds_withdrawn"
 	EventChargeDisputeFundsReinstated EventType = "charge.dispute.funds_reinstated"
 	EventChargeDisputeClosed          EventType = "charge.dispute.closed"
+	EventCustomerDeleted              EventType = "customer.deleted"
 )
 
 var handledEventTypes = []EventType{
@@ -42,6 +43,7 @@ var handledEventTypes = []EventType{
 	EventInvoicePaid, EventInvoiceCreated,
 	EventChargeRefunded, EventChargeDisputeCreated, EventChargeDisputeUpdated,
 	EventChargeDisputeFundsWithdrawn, EventChargeDisputeFundsReinstated, EventChargeDisputeClosed,
+	EventCustomerDeleted,
 }
 
 // HandledEventTypes lists the event types VerifyEvent parses into an
@@ -57,12 +59,13 @@ type Event struct {
 	// type we do not handle).
 	ObjectID string
 	// Exactly one of these is set for a handled type, by its prefix:
-	// payment_intent.*, charge.refunded, charge.dispute.*, invoice.*. None
-	// is set for any other type.
+	// payment_intent.*, charge.refunded, charge.dispute.*, invoice.*,
+	// customer.*. None is set for any other type.
 	PaymentIntent *PaymentIntent
 	Charge        *Charge
 	Dispute       *Dispute
 	Invoice       *Invoice
+	Customer      *Customer
 }
 
 // Charge is the part of a refunded charge we use.
@@ -163,6 +166,13 @@ func parseEvent(ev stripe.Event) (Event, error) {
 			}
 		}
 		out.ObjectID, out.Dispute = dp.ID, d
+	case EventCustomerDeleted:
+		var cu stripe.Customer
+		if err := json.Unmarshal(raw, &cu); err != nil || cu.ID == "" {
+			return Event{}, malformed(out.Type, "customer", err)
+		}
+		c := customerFrom(&cu)
+		out.ObjectID, out.Customer = cu.ID, &c
 	case EventInvoicePaid, EventInvoiceCreated:
 		var inv stripe.Invoice
 		if err := json.Unmarshal(raw, &inv); err != nil || inv.ID == "" {

@@ -123,6 +123,11 @@ func TestVerifyEventParses(t *testing.T) {
 				Amount: 2500, Currency: "usd", Status: "warning_under_review"}},
 		},
 		{
+			name: "customer deleted", typ: "customer.deleted",
+			object: `{"id":"cus_1","object":"customer","email":"u1@example.com","metadata":{"user_id":"u1"}}`,
+			want:   payments.Event{ID: "evt_1", Type: payments.EventCustomerDeleted, ObjectID: "cus_1", Customer: &payments.Customer{ID: "cus_1", Email: "u1@example.com", UserID: "u1"}},
+		},
+		{
 			name: "dispute created", typ: "charge.dispute.created",
 			object: `{"id":"dp_1","object":"dispute","amount":2500,"status":"needs_response","payment_intent":"pi_1"}`,
 			want:   payments.Event{ID: "evt_1", Type: payments.EventChargeDisputeCreated, ObjectID: "dp_1", Dispute: &payments.Dispute{ID: "dp_1", PaymentIntentID: "pi_1", Amount: 2500, Status: "needs_response"}},
@@ -195,8 +200,8 @@ func TestHandledEventTypes(t *testing.T) {
 		}
 		seen[typ] = true
 	}
-	if len(seen) != 11 {
-		t.Errorf("%d handled types, want the 11 of the README: %v", len(seen), payments.HandledEventTypes())
+	if len(seen) != 12 {
+		t.Errorf("%d handled types, want the 12 of the README: %v", len(seen), payments.HandledEventTypes())
 	}
 	// Reconcile lists them all in one request: Stripe takes 20 types at most.
 	if len(seen) > 20 {

@@ -101,7 +101,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Services, error) {
 	s.Outbox = events.NewOutbox(fs, events.NewPubSub(ps))
 	s.Deletions = closing.New(fs, s.Ledger, s.Customers, s.Payments, s.Usage, prices, s.Outbox, cfg.Deletion)
 	s.InvoiceCredits = invoicecredit.New(s.Ledger, s.Customers, s.Payments)
-	s.Events = dispatch.New(s.Ledger, s.Deletions, s.InvoiceCredits)
+	s.Events = dispatch.New(s.Ledger, s.Deletions, s.InvoiceCredits, s.Customers)
 	s.Reconciler = reconciler.New(fs, s.Payments, s.Ledger, s.Events, cfg.Reconcile)
 	// Only the console functions verify tokens; the others run without AUTH_*.
 	s.Verifier, s.verifierErr = auth.NewVerifier(ctx, cfg.Auth)
