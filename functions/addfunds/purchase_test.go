@@ -2,7 +2,10 @@ package addfunds_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"slices"
+	"sync"
 	"testing"
 
 	"example.com/billing/functions/addfunds"
@@ -125,6 +128,100 @@ func TestPackagesConfig(t *testing.T) {
 				if cfg.Packages[id] != p {
 					t.Errorf("package %s = %+v, want %+v", id, cfg.Packages[id], p)
 				}
+			}
+		})
+	}
+}
+
+// Rule 4: a package's credit is granted once. A second purchase is refused
+// while one is pending (or once a plan is held), also when the two start
+// at the same moment; a retry of the same purchase is not a second one.
+func TestOnePackagePurchaseAtATime(t *testing.T) {
+	t.Parallel()
+	b := testenv.NewBilling(t)
+	h := addfunds.NewPurchaseServer(b.Verifier, packages, b.Customers, b.Checkout)
+	buy := func(userID, key string) testenv.Response {
+		req := testenv.Request(http.MethodPost, "/PurchasePackage", b.Issuer.Token(t, userID, ""), map[string]any{"package": "partner-pro"})
+		if key != "" {
+			req.Header.Set("Idempotency-Key", key)
+		}
+		return testenv.Do(t, h, req)
+	}
+	first := buy("u1", "k1")
+	if first.Status != http.StatusOK {
+		t.Fatalf("first purchase: %d %s", first.Status, first.Raw)
+	}
+	if got := buy("u1", ""); got.Status != http.StatusConflict || got.ErrorCode() != "package_purchase_pending" {
+		t.Errorf("a second purchase while the first is pending: %d %s", got.Status, got.Raw)
+	}
+	if got := buy("u1", "k1"); got.Status != http.StatusOK || got.Body["transactionId"] != first.Body["transactionId"] {
+		t.Errorf("a retry of the first: %d %s", got.Status, got.Raw)
+	}
+
+	results := make([]testenv.Response, 6)
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Go(func() { results[i] = buy("u2", fmt.Sprintf("k%d", i)) })
+	}
+	wg.Wait()
+	started := 0
+	for _, r := range results {
+		switch {
+		case r.Status == http.StatusOK:
+			started++
+		case r.Status != http.StatusConflict || r.ErrorCode() != "package_purchase_pending":
+			t.Errorf("concurrent purchase: %d %s", r.Status, r.Raw)
+		}
+	}
+	if started != 1 {
+		t.Errorf("%d concurrent purchases started, want 1", started)
+	}
+}
+
+// Rule 4, settled: two purchases paid anyway (the first declined, then
+// paid with another card after the second began) grant the package's
+// credit once; the other is credited at its price, whichever Stripe
+// reports first.
+func TestTwoPackagesPaidAnywayCreditOnce(t *testing.T) {
+	t.Parallel()
+	for _, order := range []string{"first paid first", "second paid first"} {
+		t.Run(order, func(t *testing.T) {
+			t.Parallel()
+			b := testenv.NewBilling(t)
+			h := addfunds.NewPurchaseServer(b.Verifier, packages, b.Customers, b.Checkout)
+			hook := webhook.NewServer([]string{testenv.WebhookSecret}, b.Ledger, nil, nil)
+			token := b.Issuer.Token(t, "u1", "")
+			declined := testenv.Do(t, h, testenv.Request(http.MethodPost, "/PurchasePackage", token,
+				map[string]any{"package": "partner-pro", "paymentMethodId": "pm_card_chargeDeclined"}))
+			if declined.Status != http.StatusPaymentRequired {
+				t.Fatalf("declined purchase: %d %s", declined.Status, declined.Raw)
+			}
+			second := testenv.Do(t, h, testenv.Request(http.MethodPost, "/PurchasePackage", token, map[string]any{"package": "partner-pro"}))
+			if second.Status != http.StatusOK {
+				t.Fatalf("purchase after a declined one: %d %s", second.Status, second.Raw)
+			}
+			var intents []string
+			for _, pi := range b.Stripe.PaymentIntents() {
+				intents = append(intents, pi.ID)
+			}
+			if order == "second paid first" {
+				slices.Reverse(intents)
+			}
+			for _, id := range intents {
+				if _, err := b.Stripe.SucceedPaymentIntent(id); err != nil {
+					t.Fatal(err)
+				}
+				ev, _ := b.Stripe.LastEvent("payment_intent.succeeded", id)
+				if got := testenv.Do(t, hook, testenv.WebhookRequest(ev.Payload, testenv.WebhookSecret)); got.Status != http.StatusOK || got.Body["result"] != ledger.ResultApplied {
+					t.Fatalf("webhook: %d %s", got.Status, got.Raw)
+				}
+			}
+			bal, _ := b.Ledger.Balance(context.Background(), "u1")
+			if bal.Amount != 15000+10000 {
+				t.Errorf("balance = %d, want the package credit once (15000) and the other purchase at its price (10000)", bal.Amount)
+			}
+			if acct, _ := b.Customers.Get(context.Background(), "u1"); acct.Plan != "partner-pro" {
+				t.Errorf("plan = %q", acct.Plan)
 			}
 		})
 	}

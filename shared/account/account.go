@@ -13,6 +13,7 @@
 //	lastError {operation, kind, code, message, at}, attempts, lastAttemptAt,
 //	repairAt                             the customer's failed attempts; repairAt while it is missing
 //	plan, planPurchasedAt                the package plan, once paid
+//	packageTransactionId                 the last package purchase started
 //	status, billedThrough, deletedAt     closing: status absent while open, pending_deletion, deleted
 //	createdAt, updatedAt
 //
@@ -76,6 +77,9 @@ type Account struct {
 	// CustomerGeneration counts the customers Stripe deleted: the next one
 	// is created under a key of its own.
 	CustomerGeneration int64 `firestore:"customerGeneration,omitempty"`
+	// PackageTransactionID is the last package purchase started: while it
+	// is pending, or once a plan is held, no other may start.
+	PackageTransactionID string `firestore:"packageTransactionId,omitempty"`
 }
 
 // LastError is the last Stripe failure for the account.

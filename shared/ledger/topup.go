@@ -87,8 +87,9 @@ func (t TopUp) Matches(tr Transaction) bool {
 // BeginTopUp records a pending top-up, or returns the existing transaction
 // with this id if it was recorded by an earlier attempt of the same request
 // (created reports which). An existing one with other parameters is
-// ErrConflict. A create is atomic on its own, so the first attempt costs one
-// write and no transaction.
+// ErrConflict. A create is atomic on its own, so the first attempt of a
+// card top-up costs one write and no transaction; a package purchase is
+// checked against the account first (beginPackage).
 func (l *Ledger) BeginTopUp(ctx context.Context, t TopUp) (tr Transaction, created bool, err error) {
 	if err := errors.Join(store.CheckID(t.UserID), store.CheckID(t.ID)); err != nil {
 		return Transaction{}, false, err
@@ -98,6 +99,9 @@ func (l *Ledger) BeginTopUp(ctx context.Context, t TopUp) (tr Transaction, creat
 	tr = Transaction{
 		ID: t.ID, UserID: t.UserID, Type: t.Type, Amount: t.Amount, ChargeAmount: t.charge(), Currency: t.Currency,
 		PaymentMethodID: t.PaymentMethodID, PackageID: t.PackageID, Status: StatusPending, CreatedAt: now, UpdatedAt: now,
+	}
+	if t.Type == TypePackagePurchase {
+		return l.beginPackage(ctx, t, tr)
 	}
 	_, err = ref.Create(ctx, tr)
 	if err == nil {
@@ -117,6 +121,56 @@ func (l *Ledger) BeginTopUp(ctx context.Context, t TopUp) (tr Transaction, creat
 		return Transaction{}, false, fmt.Errorf("begin top-up %s: %w", t.ID, ErrConflict)
 	}
 	return tr, false, nil
+}
+
+// beginPackage records package purchase tr, once per account: refused
+// with ErrPackagePurchased while the account holds a plan, and with
+// ErrPackagePending while another purchase it started is pending. The
+// account notes the purchase in the same transaction, so two purchases
+// started at once cannot both begin. (Two can still both be paid, e.g. a
+// declined one paid later with another card: settle credits the second at
+// its price.) A retry of the same purchase returns it.
+func (l *Ledger) beginPackage(ctx context.Context, t TopUp, tr Transaction) (Transaction, bool, error) {
+	ref := l.transactionRef(t.UserID, t.ID)
+	var out Transaction
+	var created bool
+	err := l.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		existing, ok, err := l.EntryIn(tx, t.UserID, t.ID)
+		switch {
+		case err != nil:
+			return err
+		case ok && !t.Matches(existing):
+			return ErrConflict
+		case ok:
+			out, created = existing, false
+			return nil
+		}
+		acct, err := l.accounts.GetIn(tx, t.UserID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if acct.Plan != "" {
+			return ErrPackagePurchased
+		}
+		if prev := acct.PackageTransactionID; prev != "" && prev != t.ID {
+			p, ok, err := l.EntryIn(tx, t.UserID, prev)
+			if err != nil {
+				return err
+			}
+			if ok && p.Status == StatusPending {
+				return ErrPackagePending
+			}
+		}
+		if err := tx.Create(ref, tr); err != nil {
+			return err
+		}
+		out, created = tr, true
+		return l.accounts.StartPackagePurchase(tx, t.UserID, t.ID, tr.CreatedAt)
+	})
+	if err != nil {
+		return Transaction{}, false, fmt.Errorf("begin package purchase %s: %w", t.ID, err)
+	}
+	return out, created, nil
 }
 
 // AttachNewPaymentIntent records the intent of a transaction this request
