@@ -178,11 +178,19 @@ func (o *Outbox) publish(ctx context.Context, snap *firestore.DocumentSnapshot) 
 			return err
 		}
 		for _, e := range rows {
-			if e.ref.ID != snap.Ref.ID && e.row.sequence() < r.sequence() {
+			switch {
+			case e.ref.ID == snap.Ref.ID:
+				// Read again just now: another flush may have published
+				// it meanwhile (each publish is of a fresh read).
+				r = e.row
+			case e.row.sequence() < r.sequence():
 				if err := o.publishRow(ctx, e.ref, e.row); err != nil {
 					return err
 				}
 			}
+		}
+		if !slices.ContainsFunc(rows, func(e storedRow) bool { return e.ref.ID == snap.Ref.ID }) {
+			return nil // published meanwhile
 		}
 	}
 	return o.publishRow(ctx, snap.Ref, r)
