@@ -188,7 +188,13 @@ func (s *Service) ensureWhen(ctx context.Context, userID, email string, mode cla
 	if err != nil || acct.CustomerID != "" {
 		return acct, false, err
 	}
-	acct, err = s.create(ctx, acct)
+	if acct, err = s.create(ctx, acct); errors.Is(err, errSuperseded) {
+		// The customer was deleted in Stripe while this attempt created
+		// one for the old generation: create the new generation's now.
+		if acct, err = s.claim(ctx, userID, email, always); err == nil && acct.CustomerID == "" {
+			acct, err = s.create(ctx, acct)
+		}
+	}
 	return acct, true, err
 }
 
