@@ -46,9 +46,12 @@ locals {
   #   - payment_intent.*: top-ups and package purchases settle;
   #   - invoice.paid: a final invoice completes its deletion;
   #   - charge.refunded, charge.dispute.*: money going back out (added with
-  #     refunds and disputes, after the deletion issue);
+  #     refunds and disputes, after the deletion issue; the dispute's
+  #     funds_withdrawn / funds_reinstated and updated with its lifecycle);
   #   - invoice.created: the prepaid balance pays a new invoice (invoice
-  #     credits, added with shared/invoicecredit).
+  #     credits, added with shared/invoicecredit);
+  #   - customer.deleted: a customer deleted in Stripe is forgotten, and the
+  #     next ensure creates a new one.
   # Every other type is recorded as ignored.
   stripe_webhook_events = [
     "payment_intent.succeeded",
@@ -58,6 +61,10 @@ locals {
     "invoice.created",
     "charge.refunded",
     "charge.dispute.created",
+    "charge.dispute.updated",
+    "charge.dispute.funds_withdrawn",
+    "charge.dispute.funds_reinstated",
     "charge.dispute.closed",
+    "customer.deleted",
   ]
 }

@@ -402,8 +402,9 @@ func TestFirestoreTTL(t *testing.T) {
 // The Stripe endpoint is told to send every event type the webhook
 // handles: local.stripe_webhook_events (an output the operator copies into
 // Stripe) lists exactly the types the Stripe port parses for the webhook
-// (payments.HandledEventTypes), and functions/webhook dispatches exactly
-// those, by the port's EventType constants.
+// (payments.HandledEventTypes), and shared/dispatch (which applies the
+// webhook's events and Reconcile's) dispatches exactly those, by the port's
+// EventType constants.
 func TestStripeWebhookEvents(t *testing.T) {
 	t.Parallel()
 	tf := loadTerraform(t, ".")
@@ -420,10 +421,10 @@ func TestStripeWebhookEvents(t *testing.T) {
 		t.Errorf("event types the port handles (-) and local.stripe_webhook_events (+) differ:\n%s", diff)
 	}
 
-	// The port's EventType constants functions/webhook refers to.
+	// The port's EventType constants shared/dispatch refers to.
 	const portImport = "example.com/billing/shared/payments"
 	values := eventTypeValues(t, filepath.Join(repoRoot, "shared", "payments"))
-	paths, err := filepath.Glob(filepath.Join(repoRoot, "functions", "webhook", "*.go"))
+	paths, err := filepath.Glob(filepath.Join(repoRoot, "shared", "dispatch", "*.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -458,10 +459,10 @@ func TestStripeWebhookEvents(t *testing.T) {
 		})
 	}
 	if len(used) == 0 {
-		t.Fatalf("functions/webhook uses no payments.EventType constant: has the webhook moved?")
+		t.Fatalf("shared/dispatch uses no payments.EventType constant: has the dispatch moved?")
 	}
 	if diff := cmp.Diff(handled, slices.Sorted(maps.Keys(used))); diff != "" {
-		t.Errorf("event types the port handles (-) and those functions/webhook dispatches (+) differ:\n%s", diff)
+		t.Errorf("event types the port handles (-) and those shared/dispatch dispatches (+) differ:\n%s", diff)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"example.com/billing/shared/checkout"
 	"example.com/billing/shared/httpx"
+	"example.com/billing/shared/ledger"
 )
 
 // Client errors of AddFunds, each a contract code and a sentence.
@@ -19,6 +20,7 @@ var (
 	errUnavailable       = httpx.Errorf(http.StatusServiceUnavailable, "payment_provider_unavailable", "The payment provider cannot be reached right now; nothing was charged. Please try again in a minute.")
 	errRejected          = httpx.Errorf(http.StatusBadGateway, "payment_provider_unavailable", "The payment provider refused the request; nothing was charged. Please try again later or contact support.")
 	errAccountClosing    = httpx.Errorf(http.StatusConflict, "account_pending_deletion", "This account is being deleted; no new payments can be made. Cancel the deletion first to add funds.")
+	errPackagePending    = httpx.Errorf(http.StatusConflict, "package_purchase_pending", "A package purchase for this account is already under way; complete or cancel it before buying another.")
 	errStorage           = httpx.Errorf(http.StatusServiceUnavailable, "temporarily_unavailable", "We could not record the payment right now; nothing was charged. Please try again in a minute.")
 	errNotRecorded       = httpx.Errorf(http.StatusServiceUnavailable, "temporarily_unavailable", "The payment reached the payment provider but could not be recorded here, so your card may have been charged. Nothing is lost: a charge is credited to your balance automatically. Retry with the same Idempotency-Key to see the payment's outcome without paying twice.")
 )
@@ -41,6 +43,8 @@ var errs = httpx.Errors{
 		{Err: checkout.ErrBadIdempotencyKey, Answer: errBadKey},
 		{Err: checkout.ErrAccountClosing, Answer: errAccountClosing},
 		{Err: checkout.ErrNotRecorded, Answer: errNotRecorded},
+		{Err: ledger.ErrPackagePurchased, Answer: errAlreadyPurchased},
+		{Err: ledger.ErrPackagePending, Answer: errPackagePending},
 	},
 	Unavailable: errUnavailable,
 	Rejected:    errRejected,

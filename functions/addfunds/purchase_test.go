@@ -2,7 +2,9 @@ package addfunds_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 
 	"example.com/billing/functions/addfunds"
@@ -75,5 +77,50 @@ func TestPackagesConfig(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Rule 4: a package's credit is granted once. A second purchase is refused
+// while one is pending (or once a plan is held), also when the two start
+// at the same moment; a retry of the same purchase is not a second one.
+func TestOnePackagePurchaseAtATime(t *testing.T) {
+	t.Parallel()
+	b := testenv.NewBilling(t)
+	h := addfunds.NewPurchaseServer(b.Verifier, packages, b.Customers, b.Checkout)
+	buy := func(userID, key string) testenv.Response {
+		req := testenv.Request(http.MethodPost, "/PurchasePackage", b.Issuer.Token(t, userID, ""), map[string]any{"package": "partner-pro"})
+		if key != "" {
+			req.Header.Set("Idempotency-Key", key)
+		}
+		return testenv.Do(t, h, req)
+	}
+	first := buy("u1", "k1")
+	if first.Status != http.StatusOK {
+		t.Fatalf("first purchase: %d %s", first.Status, first.Raw)
+	}
+	if got := buy("u1", ""); got.Status != http.StatusConflict || got.ErrorCode() != "package_purchase_pending" {
+		t.Errorf("a second purchase while the first is pending: %d %s", got.Status, got.Raw)
+	}
+	if got := buy("u1", "k1"); got.Status != http.StatusOK || got.Body["transactionId"] != first.Body["transactionId"] {
+		t.Errorf("a retry of the first: %d %s", got.Status, got.Raw)
+	}
+
+	results := make([]testenv.Response, 6)
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Go(func() { results[i] = buy("u2", fmt.Sprintf("k%d", i)) })
+	}
+	wg.Wait()
+	started := 0
+	for _, r := range results {
+		switch {
+		case r.Status == http.StatusOK:
+			started++
+		case r.Status != http.StatusConflict || r.ErrorCode() != "package_purchase_pending":
+			t.Errorf("concurrent purchase: %d %s", r.Status, r.Raw)
+		}
+	}
+	if started != 1 {
+		t.Errorf("%d concurrent purchases started, want 1", started)
 	}
 }

@@ -3,10 +3,13 @@ package flows_test
 import (
 	"context"
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"cloud.google.com/go/firestore"
+	"github.com/google/go-cmp/cmp"
 	"github.com/stripe/stripe-go/v76"
 
 	"example.com/billing/shared/ledger"
@@ -91,46 +94,190 @@ func TestPartialRefundOfAPackageDebitsItsShareOfTheCredit(t *testing.T) {
 	}
 }
 
-func TestDisputes(t *testing.T) {
-	t.Parallel()
-	dispute := func(id, typ, piID, status string, amount int64) []byte {
-		return stripetest.NewEvent("evt_"+id+"_"+status, typ, map[string]any{
-			"id": id, "object": "dispute", "amount": amount, "currency": "usd", "status": status,
-			"payment_intent": piID, "charge": "ch_x", "reason": "fraudulent", "created": time.Now().Unix(),
-		}, time.Now())
+// refund refunds amount of the intent's charge in Stripe and returns the
+// charge.refunded event.
+func (s *stack) refund(t *testing.T, piID string, amount int64) []byte {
+	t.Helper()
+	r, err := s.Stripe.Client().Refunds.New(&stripe.RefundParams{PaymentIntent: stripe.String(piID), Amount: stripe.Int64(amount)})
+	if err != nil {
+		t.Fatal(err)
 	}
+	ev, ok := s.Stripe.LastEvent("charge.refunded", r.Charge.ID)
+	if !ok {
+		t.Fatal("no charge.refunded event")
+	}
+	return ev.Payload
+}
+
+// Rule 2: the ledger ends the same whatever the order of a payment's
+// success and its refunds; a refund reported first is never recorded as
+// done while nothing was done.
+func TestRefundsInEveryOrder(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
-		name   string
-		events func(piID string) [][]byte
-		want   float64
+		name  string
+		order []string // "paid", "r1" (1500 refunded), "r2" (5000 refunded), delivered in this order
+		want  float64
 	}{
-		{name: "opened: debited, once", want: 3000, events: func(pi string) [][]byte {
-			opened := dispute("dp_1", "charge.dispute.created", pi, "needs_response", 2000)
-			return [][]byte{opened, opened, dispute("dp_1", "charge.dispute.created", pi, "under_review", 2000)}
-		}},
-		{name: "won: credited back, once", want: 5000, events: func(pi string) [][]byte {
-			won := dispute("dp_1", "charge.dispute.closed", pi, "won", 2000)
-			return [][]byte{dispute("dp_1", "charge.dispute.created", pi, "needs_response", 2000), won, won, dispute("dp_1", "charge.dispute.closed", pi, "won", 2000)}
-		}},
-		{name: "lost: the debit stands", want: 3000, events: func(pi string) [][]byte {
-			return [][]byte{dispute("dp_1", "charge.dispute.created", pi, "needs_response", 2000), dispute("dp_1", "charge.dispute.closed", pi, "lost", 2000)}
-		}},
-		{name: "a payment that is not ours", want: 5000, events: func(string) [][]byte {
-			return [][]byte{dispute("dp_9", "charge.dispute.created", "pi_someone_else", "needs_response", 2000)}
-		}},
+		{name: "in order", order: []string{"paid", "r1", "r2"}, want: 0},
+		{name: "the full refund before the success", order: []string{"r2", "paid", "r1"}, want: 0},
+		{name: "the partial refund before the success", order: []string{"r1", "paid"}, want: 3500},
+		{name: "both refunds before the success, newest first", order: []string{"r2", "r1", "paid"}, want: 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := newStack(t)
-			piID := s.paid(t, 5000)
-			for _, p := range tc.events(piID) {
+			piID := s.topUp(t, "u1", 5000)
+			events := map[string][]byte{"paid": s.pay(t, piID).Payload, "r1": s.refund(t, piID, 1500)}
+			if slices.Contains(tc.order, "r2") {
+				events["r2"] = s.refund(t, piID, 3500)
+			}
+			for _, name := range tc.order {
+				if got := s.deliver(t, events[name]); got.Status != http.StatusOK {
+					t.Fatalf("%s: %d %s", name, got.Status, got.Raw)
+				}
+			}
+			if got := s.balanceAmount(t); got != tc.want {
+				t.Errorf("balance = %v, want %v", got, tc.want)
+			}
+			// Whatever comes again changes nothing.
+			for _, p := range events {
+				if got := s.deliver(t, p); got.Body["result"] != ledger.ResultDuplicate {
+					t.Errorf("redelivery: %s, want duplicate", got.Raw)
+				}
+			}
+			if got := s.balanceAmount(t); got != tc.want {
+				t.Errorf("balance after redeliveries = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// Two partial refunds (1500, then 3500 of 5000) delivered in order each
+// debit their own part: the ledger holds two refund entries and nothing
+// is left.
+func TestTwoPartialRefundsInOrder(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	piID := s.paid(t, 5000)
+	first, second := s.refund(t, piID, 1500), s.refund(t, piID, 3500)
+	for i, p := range [][]byte{first, second} {
+		if got := s.deliver(t, p); got.Body["result"] != ledger.ResultApplied {
+			t.Errorf("refund %d: %s, want applied", i+1, got.Raw)
+		}
+		if got, want := s.balanceAmount(t), []float64{3500, 0}[i]; got != want {
+			t.Errorf("balance after refund %d = %v, want %v", i+1, got, want)
+		}
+	}
+	var debits []float64
+	for _, tx := range s.balanceOf(t, "u1").Body["transactions"].([]any) {
+		if m := tx.(map[string]any); m["type"] == ledger.TypeRefund {
+			debits = append(debits, m["amount"].(float64))
+		}
+	}
+	slices.Sort(debits)
+	if diff := cmp.Diff([]float64{-3500, -1500}, debits); diff != "" {
+		t.Errorf("refund entries (-want +got):\n%s", diff)
+	}
+}
+
+// bank plays the cardholder's bank (and the merchant) after a dispute opens.
+type bank func(t *testing.T, s *stack, piID, disputeID string)
+
+var (
+	won = func(t *testing.T, s *stack, _, id string) {
+		if err := s.Stripe.CloseDispute(id, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lost = func(t *testing.T, s *stack, _, id string) {
+		if err := s.Stripe.CloseDispute(id, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refundedInFull = func(t *testing.T, s *stack, piID, _ string) { s.refund(t, piID, 5000) }
+)
+
+func reversedOrder(events [][]byte) [][]byte {
+	out := slices.Clone(events)
+	slices.Reverse(out)
+	return out
+}
+
+// Rule 3: the balance moves with the dispute's funds, whatever the order
+// its events come in and whether the payment was credited yet; an inquiry
+// moves nothing; a charge refunded and disputed is debited once.
+func TestDisputeLifecycles(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name     string
+		refunded int64 // before the dispute opens
+		inquiry  bool
+		amount   int64 // disputed; 0 for the whole charge of 5000
+		then     bank
+		// order arranges the payment's success and the refund and dispute
+		// events (in Stripe's order); nil: the success first.
+		order func(paid []byte, events [][]byte) [][]byte
+		want  float64
+	}{
+		{name: "a chargeback won", then: won, want: 5000},
+		{name: "a chargeback lost", then: lost, want: 0},
+		{name: "a chargeback still open", want: 0},
+		{name: "a partial chargeback lost", amount: 2000, then: lost, want: 3000},
+		{name: "an inquiry still open", inquiry: true, want: 5000},
+		{name: "an inquiry closed", inquiry: true, then: lost, want: 5000},
+		{name: "an inquiry settled by a refund", inquiry: true, then: refundedInFull, want: 0},
+		{name: "refunded in part, then charged back in full and lost", refunded: 1000, then: lost, want: 0},
+		{name: "a chargeback won, every event before the success, newest first", then: won, want: 5000,
+			order: func(paid []byte, e [][]byte) [][]byte { return append(reversedOrder(e), paid) }},
+		{name: "a chargeback lost, every event before the success", then: lost, want: 0,
+			order: func(paid []byte, e [][]byte) [][]byte { return append(e, paid) }},
+		{name: "only the win, before the success", then: won, want: 5000,
+			order: func(paid []byte, e [][]byte) [][]byte { return [][]byte{e[len(e)-1], paid} }},
+		{name: "only the withdrawal, before the success", want: 0,
+			order: func(paid []byte, e [][]byte) [][]byte { return [][]byte{e[len(e)-1], paid} }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newStack(t)
+			piID := s.topUp(t, "u1", 5000)
+			paid := s.pay(t, piID).Payload
+			if tc.refunded > 0 {
+				s.refund(t, piID, tc.refunded)
+			}
+			id, err := s.Stripe.OpenDispute(piID, tc.amount, tc.inquiry)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.then != nil {
+				tc.then(t, s, piID, id)
+			}
+			var events [][]byte
+			for _, e := range s.Stripe.Events() {
+				if e.Type == "charge.refunded" || strings.HasPrefix(e.Type, "charge.dispute.") {
+					events = append(events, e.Payload)
+				}
+			}
+			all := append([][]byte{paid}, events...)
+			if tc.order != nil {
+				all = tc.order(paid, events)
+			}
+			for _, p := range all {
 				if got := s.deliver(t, p); got.Status != http.StatusOK {
 					t.Fatalf("delivery: %d %s", got.Status, got.Raw)
 				}
 			}
 			if got := s.balanceAmount(t); got != tc.want {
 				t.Errorf("balance = %v, want %v", got, tc.want)
+			}
+			// Every event again, in any order, changes nothing.
+			for _, p := range reversedOrder(all) {
+				s.deliver(t, p)
+			}
+			if got := s.balanceAmount(t); got != tc.want {
+				t.Errorf("balance after redeliveries = %v, want %v", got, tc.want)
 			}
 		})
 	}
@@ -150,8 +297,9 @@ func TestBalanceMayGoNegative(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	s.deliver(t, stripetest.NewEvent("evt_dp", "charge.dispute.created", map[string]any{
+	s.deliver(t, stripetest.NewEvent("evt_dp", "charge.dispute.funds_withdrawn", map[string]any{
 		"id": "dp_1", "object": "dispute", "amount": 5000, "currency": "usd", "status": "needs_response", "payment_intent": piID,
+		"balance_transactions": []map[string]any{{"id": "txn_1", "object": "balance_transaction", "amount": -5000}},
 	}, time.Now()))
 	if got := s.balanceAmount(t); got != -4000 {
 		t.Errorf("balance = %v, want -4000", got)

@@ -3,6 +3,7 @@ package flows_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"testing"
 
 	"example.com/billing/functions/addfunds"
@@ -61,5 +62,54 @@ func TestPurchasePackageBeforeAnySetupCreditsOnce(t *testing.T) {
 	// A plan is bought once.
 	if got := testenv.Do(t, h, testenv.Request(http.MethodPost, "/PurchasePackage", token, map[string]any{"package": "partner-pro"})); got.Status != http.StatusConflict || got.ErrorCode() != "package_already_purchased" {
 		t.Errorf("second purchase: %d %s", got.Status, got.Raw)
+	}
+}
+
+// Rule 4, settled: two purchases paid anyway (the first declined, then
+// paid with another card after the second began) grant the package's
+// credit once; the other is credited at its price, whichever Stripe
+// reports first.
+func TestTwoPackagesPaidAnywayCreditOnce(t *testing.T) {
+	t.Parallel()
+	for _, order := range []string{"first paid first", "second paid first"} {
+		t.Run(order, func(t *testing.T) {
+			t.Parallel()
+			b := testenv.NewBilling(t)
+			h := addfunds.NewPurchaseServer(b.Verifier, packages, b.Customers, b.Checkout)
+			hook := webhook.NewServer([]string{testenv.WebhookSecret}, b.Ledger, nil, nil)
+			token := b.Issuer.Token(t, "u1", "")
+			declined := testenv.Do(t, h, testenv.Request(http.MethodPost, "/PurchasePackage", token,
+				map[string]any{"package": "partner-pro", "paymentMethodId": "pm_card_chargeDeclined"}))
+			if declined.Status != http.StatusPaymentRequired {
+				t.Fatalf("declined purchase: %d %s", declined.Status, declined.Raw)
+			}
+			second := testenv.Do(t, h, testenv.Request(http.MethodPost, "/PurchasePackage", token, map[string]any{"package": "partner-pro"}))
+			if second.Status != http.StatusOK {
+				t.Fatalf("purchase after a declined one: %d %s", second.Status, second.Raw)
+			}
+			var intents []string
+			for _, pi := range b.Stripe.PaymentIntents() {
+				intents = append(intents, pi.ID)
+			}
+			if order == "second paid first" {
+				slices.Reverse(intents)
+			}
+			for _, id := range intents {
+				if _, err := b.Stripe.SucceedPaymentIntent(id); err != nil {
+					t.Fatal(err)
+				}
+				ev, _ := b.Stripe.LastEvent("payment_intent.succeeded", id)
+				if got := testenv.Do(t, hook, testenv.WebhookRequest(ev.Payload, testenv.WebhookSecret)); got.Status != http.StatusOK || got.Body["result"] != ledger.ResultApplied {
+					t.Fatalf("webhook: %d %s", got.Status, got.Raw)
+				}
+			}
+			bal, _ := b.Ledger.Balance(context.Background(), "u1")
+			if bal.Amount != 15000+10000 {
+				t.Errorf("balance = %d, want the package credit once (15000) and the other purchase at its price (10000)", bal.Amount)
+			}
+			if acct, _ := b.Customers.Get(context.Background(), "u1"); acct.Plan != "partner-pro" {
+				t.Errorf("plan = %q", acct.Plan)
+			}
+		})
 	}
 }

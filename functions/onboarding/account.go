@@ -21,7 +21,7 @@ import (
 
 type customers interface {
 	Ensure(ctx context.Context, userID, email string) (account.Account, error)
-	EnsureIfDue(ctx context.Context, userID, email string) (account.Account, error)
+	EnsureNow(ctx context.Context, userID, email string) (account.Account, error)
 }
 
 // Server handles the account functions.
@@ -72,9 +72,11 @@ func (s *Server) Account() http.Handler {
 
 func (s *Server) handleAccount(_ http.ResponseWriter, r *http.Request, user auth.User) (any, error) {
 	ctx := r.Context()
-	// A page load must stay fast while Stripe is down: the account is tried
-	// again only once its backoff has passed (the sweep covers the rest).
-	acct, err := s.customers.EnsureIfDue(ctx, user.ID, user.Email)
+	// A person is waiting: a missing customer is tried at once, whatever
+	// the sweep's backoff, so the page is ready as soon as Stripe is back;
+	// only a burst (an attempt within customer.RetryGuard) is answered from
+	// the record.
+	acct, err := s.customers.EnsureNow(ctx, user.ID, user.Email)
 	if err != nil && !errors.Is(err, customer.ErrNotDue) && !isStripe(err) {
 		return nil, err
 	}

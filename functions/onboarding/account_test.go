@@ -76,13 +76,13 @@ func TestAccountNeverFailsBecauseStripeIsDown(t *testing.T) {
 			if diff := cmp.Diff(want, got.Body); diff != "" {
 				t.Errorf("while broken (-want +got):\n%s", diff)
 			}
-			// Page loads inside the backoff stay fast: no Stripe call.
+			// A burst of page loads stays fast: no Stripe call.
 			before := len(e.Stripe.Requests())
 			if got := e.get(t, "u1"); got.Status != http.StatusOK || got.Body["paymentsStatus"] != "pending" {
 				t.Errorf("again while broken: %d %s", got.Status, got.Raw)
 			}
 			if n := len(e.Stripe.Requests()) - before; n != 0 {
-				t.Errorf("%d Stripe calls inside the backoff, want 0", n)
+				t.Errorf("%d Stripe calls in a burst, want 0", n)
 			}
 
 			tc.recover(e)
@@ -95,6 +95,29 @@ func TestAccountNeverFailsBecauseStripeIsDown(t *testing.T) {
 				t.Errorf("%d customers, want 1", n)
 			}
 		})
+	}
+}
+
+// Rule 7: a page load repairs a missing customer as soon as Stripe is
+// back, whatever the sweep's backoff has grown to; only a burst within
+// customer.RetryGuard of the last attempt is answered from the record.
+func TestAccountRepairsAtOnceWhenStripeIsBack(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.Stripe.SetDown(http.StatusInternalServerError)
+	for range 5 { // the backoff grows to 80 s
+		if got := e.get(t, "u1"); got.Status != http.StatusOK || got.Body["paymentsStatus"] != "pending" {
+			t.Fatalf("while Stripe is down: %d %s", got.Status, got.Raw)
+		}
+		e.clock = e.clock.Add(customer.RetryGuard)
+	}
+	e.Stripe.SetDown(0)
+	got := e.get(t, "u1")
+	if got.Status != http.StatusOK || got.Body["paymentsStatus"] != "ready" || got.Body["customerId"] == "" {
+		t.Fatalf("the first page load after Stripe is back: %d %s, want ready", got.Status, got.Raw)
+	}
+	if acct, _ := e.customers.Get(context.Background(), "u1"); acct.RepairAt != nil {
+		t.Errorf("repairAt = %v, want none once ready", acct.RepairAt)
 	}
 }
 

@@ -1,6 +1,7 @@
 // Package reconcile holds the scheduled money jobs: Reconcile (Pub/Sub
 // reconcile, hourly) settles every recent PaymentIntent of ours that a
-// webhook missed, and CancelStalePayments (Pub/Sub cancel-stale-payments,
+// webhook missed and applies every recent Stripe event of a handled type
+// the webhook never received, and CancelStalePayments (Pub/Sub cancel-stale-payments,
 // hourly) cancels top-ups pending for too long, crediting any that turn out
 // paid. Both go through the ledger's exactly-once path and log what they
 // fixed.

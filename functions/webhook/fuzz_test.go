@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"example.com/billing/shared/closing"
+	"example.com/billing/shared/customer"
+	"example.com/billing/shared/dispatch"
 	"example.com/billing/shared/invoicecredit"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/metering"
@@ -33,6 +35,9 @@ func FuzzDispatch(f *testing.F) {
 		{"charge.refunded", `{"id":"ch_1","object":"charge","amount":2500,"amount_refunded":1000,"payment_intent":"pi_1"}`},
 		{"charge.dispute.created", `{"id":"dp_1","object":"dispute","amount":2500,"status":"needs_response","payment_intent":"pi_1"}`},
 		{"charge.dispute.closed", `{"id":"dp_1","object":"dispute","amount":2500,"status":"won","payment_intent":{"id":"pi_1"}}`},
+		{"charge.dispute.funds_withdrawn", `{"id":"dp_1","object":"dispute","amount":2500,"currency":"usd","status":"needs_response","payment_intent":"pi_1","balance_transactions":[{"id":"txn_1","object":"balance_transaction","amount":-2500}]}`},
+		{"charge.dispute.funds_reinstated", `{"id":"dp_1","object":"dispute","amount":2500,"status":"won","payment_intent":"pi_1","balance_transactions":[{"amount":-2500},{"amount":2500}]}`},
+		{"customer.deleted", `{"id":"cus_1","object":"customer","deleted":true}`},
 		{"customer.created", `{"id":"cus_1","object":"customer"}`},
 		{"payment_intent.succeeded", `{"id":"pi_1","object":"payment_intent","amount_received":"lots","metadata":[]}`},
 	}
@@ -50,9 +55,9 @@ func FuzzDispatch(f *testing.F) {
 	if len(objectFor) != len(payments.HandledEventTypes()) {
 		f.Fatalf("objectFor has types the port does not handle")
 	}
-	srv := NewServer([]string{"whsec_fuzz"}, ledger.New(nil),
+	events := dispatch.New(ledger.New(nil),
 		closing.New(nil, ledger.New(nil), nil, nil, nil, metering.Prices{}, nil, closing.Config{}),
-		invoicecredit.New(ledger.New(nil), nil, nil))
+		invoicecredit.New(ledger.New(nil), nil, nil), customer.New(nil, nil))
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		if _, err := payments.VerifyEvent(payload, stripetest.SignatureHeader(payload, "whsec_other", now), []string{"whsec_fuzz"}); !errors.Is(err, payments.ErrBadSignature) {
 			t.Fatalf("accepted a body signed with another secret: %v", err)
@@ -70,7 +75,7 @@ func FuzzDispatch(f *testing.F) {
 		if store.CheckID(ev.ID) != nil {
 			return // the handler answers 400 malformed_event
 		}
-		if srv.effectOf(ev) == nil {
+		if events.Effect(ev) == nil {
 			t.Fatal("no effect")
 		}
 	})
@@ -79,14 +84,18 @@ func FuzzDispatch(f *testing.F) {
 // objectFor is the object the port parses for each type the webhook
 // handles.
 var objectFor = map[payments.EventType]string{
-	payments.EventPaymentIntentSucceeded:     "payment intent",
-	payments.EventPaymentIntentPaymentFailed: "payment intent",
-	payments.EventPaymentIntentCanceled:      "payment intent",
-	payments.EventChargeRefunded:             "charge",
-	payments.EventChargeDisputeCreated:       "dispute",
-	payments.EventChargeDisputeClosed:        "dispute",
-	payments.EventInvoiceCreated:             "invoice",
-	payments.EventInvoicePaid:                "invoice",
+	payments.EventPaymentIntentSucceeded:       "payment intent",
+	payments.EventPaymentIntentPaymentFailed:   "payment intent",
+	payments.EventPaymentIntentCanceled:        "payment intent",
+	payments.EventChargeRefunded:               "charge",
+	payments.EventChargeDisputeCreated:         "dispute",
+	payments.EventChargeDisputeUpdated:         "dispute",
+	payments.EventChargeDisputeFundsWithdrawn:  "dispute",
+	payments.EventChargeDisputeFundsReinstated: "dispute",
+	payments.EventChargeDisputeClosed:          "dispute",
+	payments.EventCustomerDeleted:              "customer",
+	payments.EventInvoiceCreated:               "invoice",
+	payments.EventInvoicePaid:                  "invoice",
 }
 
 // objects names the objects ev carries, "" for none.
@@ -95,7 +104,7 @@ func objects(ev payments.Event) string {
 	for _, o := range []struct {
 		name string
 		set  bool
-	}{{"payment intent", ev.PaymentIntent != nil}, {"charge", ev.Charge != nil}, {"dispute", ev.Dispute != nil}, {"invoice", ev.Invoice != nil}} {
+	}{{"payment intent", ev.PaymentIntent != nil}, {"charge", ev.Charge != nil}, {"dispute", ev.Dispute != nil}, {"invoice", ev.Invoice != nil}, {"customer", ev.Customer != nil}} {
 		if o.set {
 			names = append(names, o.name)
 		}

@@ -1,10 +1,12 @@
 // Package webhook is the StripeWebhook function: the Stripe port
 // (shared/payments) verifies each event's signature and parses it into the
-// project's own types, then a switch over the event's type applies it
-// through the ledger's exactly-once Process, which records the event id in
-// the same Firestore transaction as its effect. It answers 200 for processed, duplicate and ignored events,
-// 400 for anything unsigned or malformed (writing nothing), and 5xx only for
-// transient failures, so that Stripe retries exactly what needs retrying.
+// project's own types, then shared/dispatch applies it through the
+// ledger's exactly-once Process, which records the event id in the same
+// Firestore transaction as its effect (Reconcile applies the events it
+// lists through the same dispatch). It answers 200 for processed, duplicate
+// and ignored events, 400 for anything unsigned or malformed (writing
+// nothing), and 5xx only for transient failures, so that Stripe retries
+// exactly what needs retrying.
 package webhook
 
 import (
@@ -13,12 +15,12 @@ import (
 	"fmt"
 	"net/http"
 
+	"example.com/billing/shared/dispatch"
 	"example.com/billing/shared/httpx"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/logging"
 	"example.com/billing/shared/payments"
 	"example.com/billing/shared/platform"
-	"example.com/billing/shared/settlement"
 	"example.com/billing/shared/store"
 )
 
@@ -31,8 +33,7 @@ type (
 		Process(ctx context.Context, ev ledger.Event, effect ledger.Effect) (ledger.Outcome, error)
 		SettleTopUp(p ledger.Payment) ledger.Effect
 		RefundCharge(r ledger.ChargeRefund) ledger.Effect
-		DisputeOpened(d ledger.Dispute) ledger.Effect
-		DisputeClosed(d ledger.Dispute) ledger.Effect
+		DisputeChanged(d ledger.Dispute) ledger.Effect
 	}
 	deletions interface {
 		InvoicePaid(inv payments.Invoice) ledger.Effect
@@ -42,21 +43,23 @@ type (
 		Created(inv payments.Invoice) ledger.Effect
 		Finish(ctx context.Context, userID, invoiceID string) error
 	}
+	applier interface {
+		Apply(ctx context.Context, ev payments.Event) (ledger.Outcome, error)
+	}
 )
 
 // Server handles Stripe's webhook deliveries.
 type Server struct {
-	secrets   []string
-	ledger    events
-	deletions deletions
-	credits   credits
+	secrets []string
+	events  applier
 }
 
-// NewServer wires a Server that accepts events signed with any of secrets.
-// The deletion and invoice-credit services may be nil in tests that send no
-// invoice events.
+// NewServer wires a Server that accepts events signed with any of secrets
+// and applies them through l, d and c (see dispatch.New). The deletion and
+// invoice-credit services may be nil in tests that send no invoice events;
+// customer events are ignored (New wires them).
 func NewServer(secrets []string, l events, d deletions, c credits) *Server {
-	return &Server{secrets: secrets, ledger: l, deletions: d, credits: c}
+	return &Server{secrets: secrets, events: dispatch.New(l, d, c, nil)}
 }
 
 var (
@@ -98,8 +101,9 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) (ledger.O
 	}
 	ctx := r.Context()
 	logger := logging.FromContext(ctx).With("event_id", ev.ID, "event_type", string(ev.Type))
+	ctx = logging.WithLogger(ctx, logger)
 
-	out, err := s.ledger.Process(ctx, ledger.Event{ID: ev.ID, Type: string(ev.Type), ObjectID: ev.ObjectID}, s.effectOf(ev))
+	out, err := s.events.Apply(ctx, ev)
 	if err != nil {
 		// Every Firestore failure is treated as transient, including the
 		// InvalidArgument a dropped connection leaves behind: Stripe retries
@@ -115,56 +119,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) (ledger.O
 	} else {
 		logger.InfoContext(ctx, "stripe event processed", attrs...)
 	}
-	// A paid final invoice has work outside Firestore (cards, the
-	// account-deleted event). It runs from the recorded state, also on a
-	// duplicate delivery (the first one may have died right after the
-	// commit); what fails here the deletion sweep finishes.
-	settled := out.UserID != "" && (out.Result == ledger.ResultApplied || out.Result == ledger.ResultDuplicate)
-	if ev.Type == payments.EventInvoicePaid && settled {
-		if err := s.deletions.Advance(ctx, out.UserID); err != nil {
-			logger.WarnContext(ctx, "deletion not completed yet; the sweep will finish it", "user_id", out.UserID, "error", err.Error())
-		}
-	}
-	// Likewise the credit recorded for a new invoice is applied in Stripe
-	// from its ledger entry; Reconcile finishes what fails here.
-	if ev.Type == payments.EventInvoiceCreated && settled {
-		if err := s.credits.Finish(ctx, out.UserID, ev.ObjectID); err != nil {
-			logger.WarnContext(ctx, "invoice credit not applied in Stripe yet; reconcile will finish it", "user_id", out.UserID, "error", err.Error())
-		}
-	}
 	return out, nil
-}
-
-// effectOf chooses what an event does. The port has parsed the object of
-// every type handled here (a malformed one never gets this far); unknown
-// types are recorded as ignored, so that their redeliveries are recognised
-// as duplicates too.
-func (s *Server) effectOf(ev payments.Event) ledger.Effect {
-	switch ev.Type {
-	case payments.EventPaymentIntentSucceeded:
-		return s.ledger.SettleTopUp(settlement.Payment(*ev.PaymentIntent, ledger.StatusSucceeded))
-	case payments.EventPaymentIntentPaymentFailed:
-		return s.ledger.SettleTopUp(settlement.Payment(*ev.PaymentIntent, ledger.StatusFailed))
-	case payments.EventPaymentIntentCanceled:
-		return s.ledger.SettleTopUp(settlement.Payment(*ev.PaymentIntent, ledger.StatusCanceled))
-	case payments.EventChargeRefunded:
-		ch := ev.Charge
-		return s.ledger.RefundCharge(ledger.ChargeRefund{PaymentIntentID: ch.PaymentIntentID, ChargeID: ch.ID, AmountRefunded: ch.AmountRefunded})
-	case payments.EventChargeDisputeCreated:
-		return s.ledger.DisputeOpened(disputeOf(ev.Dispute))
-	case payments.EventChargeDisputeClosed:
-		return s.ledger.DisputeClosed(disputeOf(ev.Dispute))
-	case payments.EventInvoiceCreated:
-		return s.credits.Created(*ev.Invoice)
-	case payments.EventInvoicePaid:
-		return s.deletions.InvoicePaid(*ev.Invoice)
-	default:
-		return ledger.Ignore("event type not handled")
-	}
-}
-
-func disputeOf(d *payments.Dispute) ledger.Dispute {
-	return ledger.Dispute{ID: d.ID, PaymentIntentID: d.PaymentIntentID, Amount: d.Amount, Status: d.Status}
 }
 
 // New builds the StripeWebhook function from the services.
@@ -173,5 +128,5 @@ func New(s *platform.Services) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewServer(secrets, s.Ledger, s.Deletions, s.InvoiceCredits), nil
+	return &Server{secrets: secrets, events: s.Events}, nil
 }

@@ -9,9 +9,11 @@
 // Layout, accounts/{userId}:
 //
 //	email, customerId, paymentsStatus    the Stripe customer (pending | ready | failed)
+//	customerGeneration                   customers deleted in Stripe so far (the next one's key)
 //	lastError {operation, kind, code, message, at}, attempts, lastAttemptAt,
 //	repairAt                             the customer's failed attempts; repairAt while it is missing
 //	plan, planPurchasedAt                the package plan, once paid
+//	packageTransactionId                 the last package purchase started
 //	status, billedThrough, deletedAt     closing: status absent while open, pending_deletion, deleted
 //	createdAt, updatedAt
 //
@@ -71,6 +73,13 @@ type Account struct {
 	CreatedAt       time.Time  `firestore:"createdAt"`
 	UpdatedAt       time.Time  `firestore:"updatedAt"`
 	LastAttemptAt   *time.Time `firestore:"lastAttemptAt,omitempty"`
+
+	// CustomerGeneration counts the customers Stripe deleted: the next one
+	// is created under a key of its own.
+	CustomerGeneration int64 `firestore:"customerGeneration,omitempty"`
+	// PackageTransactionID is the last package purchase started: while it
+	// is pending, or once a plan is held, no other may start.
+	PackageTransactionID string `firestore:"packageTransactionId,omitempty"`
 }
 
 // LastError is the last Stripe failure for the account.

@@ -51,6 +51,17 @@ func (s *Store) SetCustomer(tx *firestore.Transaction, userID, customerID string
 	}, firestore.MergeAll)
 }
 
+// ForgetCustomer records that the account's Stripe customer is gone
+// (deleted in Stripe): no customer, payments pending, due for repair at
+// once, and generation (the customers deleted so far) for the next one's
+// key.
+func (s *Store) ForgetCustomer(tx *firestore.Transaction, userID string, generation int64, last LastError) error {
+	return tx.Set(s.ref(userID), map[string]any{
+		"customerId": "", "paymentsStatus": PaymentsPending, "customerGeneration": generation,
+		"lastError": &last, "repairAt": last.At, "updatedAt": last.At,
+	}, firestore.MergeAll)
+}
+
 // RecordFailure records a failed attempt: the payments status it leaves
 // (PaymentsPending or PaymentsFailed), the error, and when to try again.
 func (s *Store) RecordFailure(tx *firestore.Transaction, userID, paymentsStatus string, last LastError, next, at time.Time) error {

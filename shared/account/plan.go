@@ -13,3 +13,10 @@ func (s *Store) SetPlan(tx *firestore.Transaction, userID, plan string, at time.
 		"plan": plan, "planPurchasedAt": at, "updatedAt": at,
 	}, firestore.MergeAll)
 }
+
+// StartPackagePurchase records, inside the ledger's transaction that
+// records a package purchase, that txID is the account's purchase under
+// way.
+func (s *Store) StartPackagePurchase(tx *firestore.Transaction, userID, txID string, at time.Time) error {
+	return tx.Set(s.ref(userID), map[string]any{"packageTransactionId": txID, "updatedAt": at}, firestore.MergeAll)
+}

@@ -46,6 +46,7 @@ const (
 type (
 	customers interface {
 		Ensure(ctx context.Context, userID, email string) (account.Account, error)
+		Forget(ctx context.Context, userID, customerID string) error
 	}
 	intents interface {
 		CreatePaymentIntent(ctx context.Context, p payments.NewPaymentIntent, idempotencyKey string) (payments.PaymentIntent, error)
@@ -158,14 +159,24 @@ func (s *Service) Start(ctx context.Context, p Payment) (Started, error) {
 	}
 	if pi.ID == "" {
 		var err error
-		pi, err = s.intents.CreatePaymentIntent(ctx, payments.NewPaymentIntent{
-			CustomerID:      acct.CustomerID,
-			Amount:          tx.ChargeAmount,
-			Currency:        tx.Currency,
-			PaymentMethodID: tx.PaymentMethodID,
-			Description:     p.Description,
-			Metadata:        metadata,
-		}, IdempotencyKey(tx.ID))
+		create := func() (payments.PaymentIntent, error) {
+			return s.intents.CreatePaymentIntent(ctx, payments.NewPaymentIntent{
+				CustomerID:      acct.CustomerID,
+				Amount:          tx.ChargeAmount,
+				Currency:        tx.Currency,
+				PaymentMethodID: tx.PaymentMethodID,
+				Description:     p.Description,
+				Metadata:        metadata,
+			}, intentKey(tx.ID, acct.CustomerGeneration))
+		}
+		pi, err = create()
+		if payments.IsMissingCustomer(err) {
+			// The customer was deleted in Stripe: repair it now, once,
+			// and pay with the new one (nothing was created for the old).
+			if acct, err = s.repairCustomer(ctx, p, acct.CustomerID); err == nil {
+				pi, err = create()
+			}
+		}
 		if err != nil {
 			return Started{}, s.failed(ctx, tx, err)
 		}
@@ -189,6 +200,29 @@ func (s *Service) Start(ctx context.Context, p Payment) (Started, error) {
 
 // IdempotencyKey is the Stripe key of a transaction's PaymentIntent.
 func IdempotencyKey(txID string) string { return "topup:" + txID }
+
+// intentKey is IdempotencyKey for a customer of a later generation (the
+// first was deleted in Stripe): the first key's result names the deleted
+// customer, so the intent for the new one gets a key of its own.
+func intentKey(txID string, customerGeneration int64) string {
+	if customerGeneration == 0 {
+		return IdempotencyKey(txID)
+	}
+	return fmt.Sprintf("%s:c%d", IdempotencyKey(txID), customerGeneration)
+}
+
+// repairCustomer forgets the user's customer that Stripe no longer has and
+// ensures a new one.
+func (s *Service) repairCustomer(ctx context.Context, p Payment, missing string) (account.Account, error) {
+	if err := s.customers.Forget(ctx, p.UserID, missing); err != nil {
+		return account.Account{}, err
+	}
+	acct, err := s.customers.Ensure(ctx, p.UserID, p.Email)
+	if err != nil {
+		return account.Account{}, err
+	}
+	return acct, acct.MayReceiveMoney()
+}
 
 // transactionID is random without a client key, and derived from the user,
 // the payment type and the key otherwise, so that a retry lands on the same

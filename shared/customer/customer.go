@@ -40,9 +40,12 @@ const (
 )
 
 // Backoff between attempts for one account: 5 s doubling up to an hour.
+// It paces only the sweep: a person waiting (EnsureNow) is served at once,
+// but for RetryGuard after any attempt, which absorbs bursts.
 const (
 	firstBackoff = 5 * time.Second
 	maxBackoff   = time.Hour
+	RetryGuard   = 2 * time.Second
 )
 
 // Backoff is the wait after the n-th failed attempt (n >= 1).
@@ -57,6 +60,11 @@ func Backoff(n int64) time.Duration {
 // ErrNotDue: the account is waiting out its backoff (or another worker holds
 // it); nothing was attempted.
 var ErrNotDue = errors.New("account is not due for another attempt")
+
+// errSuperseded: a customer created for a generation the account has left
+// (its customer was deleted in Stripe meanwhile); the next attempt creates
+// the current generation's.
+var errSuperseded = errors.New("customer superseded")
 
 // stripeCustomers is the part of the Stripe port Ensure needs.
 type stripeCustomers interface {
@@ -110,6 +118,17 @@ func (s *Service) UserIn(tx *firestore.Transaction, customerID string) (string, 
 // creators within Stripe's 24 h key memory get the same customer.
 func IdempotencyKey(userID string) string { return "customer:" + userID }
 
+// KeyFor is the key of the user's customer of a generation: the first
+// (generation 0) uses IdempotencyKey; each customer deleted in Stripe moves
+// the account to the next generation, whose key is new, since the old key
+// would return the deleted customer.
+func KeyFor(userID string, generation int64) string {
+	if generation == 0 {
+		return IdempotencyKey(userID)
+	}
+	return fmt.Sprintf("%s:%d", IdempotencyKey(userID), generation)
+}
+
 // Get returns the stored account, or store.ErrNotFound.
 func (s *Service) Get(ctx context.Context, userID string) (account.Account, error) {
 	return s.accounts.Get(ctx, userID)
@@ -121,29 +140,61 @@ func (s *Service) Get(ctx context.Context, userID string) (account.Account, erro
 // ErrMisconfigured, ...) together with the recorded account. Callers put the
 // user id in the context's logger, so Stripe failures are logged with it.
 func (s *Service) Ensure(ctx context.Context, userID, email string) (account.Account, error) {
-	acct, _, err := s.ensure(ctx, userID, email, false)
+	acct, _, err := s.ensureWhen(ctx, userID, email, always)
 	return acct, err
 }
 
-// EnsureIfDue is Ensure for callers that must not hammer Stripe (page loads,
-// the sweep): an account waiting out its backoff, or claimed by another
-// worker a moment ago, is returned as recorded with ErrNotDue.
+// EnsureNow is Ensure for a page load: a person is waiting, so a missing
+// customer is tried at once whatever the sweep's backoff, except within
+// RetryGuard of the last attempt (a burst of page loads, or Stripe still
+// down a second ago), when the account is returned as recorded with
+// ErrNotDue.
+func (s *Service) EnsureNow(ctx context.Context, userID, email string) (account.Account, error) {
+	acct, _, err := s.ensureWhen(ctx, userID, email, unlessJustTried)
+	return acct, err
+}
+
+// EnsureIfDue is Ensure for callers that must not hammer Stripe (the
+// sweep): an account waiting out its backoff, or claimed by another worker
+// a moment ago, is returned as recorded with ErrNotDue.
 func (s *Service) EnsureIfDue(ctx context.Context, userID, email string) (account.Account, error) {
 	acct, _, err := s.ensure(ctx, userID, email, true)
 	return acct, err
 }
 
+// claimMode says when a missing customer is tried.
+type claimMode int
+
+const (
+	always          claimMode = iota // Ensure
+	unlessJustTried                  // EnsureNow: not within RetryGuard of the last attempt
+	onlyIfDue                        // EnsureIfDue and the sweep: not before repairAt
+)
+
 // ensure also reports whether this call went to Stripe for the customer.
-func (s *Service) ensure(ctx context.Context, userID, email string, onlyIfDue bool) (account.Account, bool, error) {
+func (s *Service) ensure(ctx context.Context, userID, email string, ifDue bool) (account.Account, bool, error) {
+	if ifDue {
+		return s.ensureWhen(ctx, userID, email, onlyIfDue)
+	}
+	return s.ensureWhen(ctx, userID, email, always)
+}
+
+func (s *Service) ensureWhen(ctx context.Context, userID, email string, mode claimMode) (account.Account, bool, error) {
 	// The common case, a customer already recorded, costs one read.
 	if acct, err := s.Get(ctx, userID); err == nil && acct.CustomerID != "" {
 		return acct, false, nil
 	}
-	acct, err := s.claim(ctx, userID, email, onlyIfDue)
+	acct, err := s.claim(ctx, userID, email, mode)
 	if err != nil || acct.CustomerID != "" {
 		return acct, false, err
 	}
-	acct, err = s.create(ctx, acct)
+	if acct, err = s.create(ctx, acct); errors.Is(err, errSuperseded) {
+		// The customer was deleted in Stripe while this attempt created
+		// one for the old generation: create the new generation's now.
+		if acct, err = s.claim(ctx, userID, email, always); err == nil && acct.CustomerID == "" {
+			acct, err = s.create(ctx, acct)
+		}
+	}
 	return acct, true, err
 }
 
@@ -161,7 +212,7 @@ func (s *Service) create(ctx context.Context, acct account.Account) (account.Acc
 		}
 	}
 	if cust.ID == "" {
-		cust, err = s.stripe.CreateCustomer(ctx, userID, acct.Email, IdempotencyKey(userID))
+		cust, err = s.stripe.CreateCustomer(ctx, userID, acct.Email, KeyFor(userID, acct.CustomerGeneration))
 		if errors.Is(err, payments.ErrRejected) {
 			// The key was first used with other parameters (the email
 			// changed between attempts): the customer exists; find it.
@@ -173,14 +224,14 @@ func (s *Service) create(ctx context.Context, acct account.Account) (account.Acc
 			return s.recordFailure(ctx, acct, err)
 		}
 	}
-	return s.recordCustomer(ctx, userID, cust.ID)
+	return s.recordCustomer(ctx, userID, cust.ID, acct.CustomerGeneration)
 }
 
 // claim records the account and the attempt before Stripe is called, and
 // moves repairAt past the attempt, a lease that keeps sweeps off an account
 // someone is working on. With onlyIfDue an account whose repairAt is still
-// ahead is left alone.
-func (s *Service) claim(ctx context.Context, userID, email string, onlyIfDue bool) (account.Account, error) {
+// ahead is left alone; with unlessJustTried one attempted within RetryGuard.
+func (s *Service) claim(ctx context.Context, userID, email string, mode claimMode) (account.Account, error) {
 	if err := store.CheckID(userID); err != nil {
 		return account.Account{}, err
 	}
@@ -200,7 +251,10 @@ func (s *Service) claim(ctx context.Context, userID, email string, onlyIfDue boo
 			if acct.CustomerID != "" {
 				return nil
 			}
-			if onlyIfDue && acct.RepairAt != nil && acct.RepairAt.After(now) {
+			if mode == onlyIfDue && acct.RepairAt != nil && acct.RepairAt.After(now) {
+				return ErrNotDue
+			}
+			if mode == unlessJustTried && acct.LastAttemptAt != nil && now.Sub(*acct.LastAttemptAt) < RetryGuard {
 				return ErrNotDue
 			}
 			if acct.Email == "" && email != "" {
@@ -225,9 +279,12 @@ func (s *Service) claim(ctx context.Context, userID, email string, onlyIfDue boo
 	return acct, nil
 }
 
-// recordCustomer stores the customer id unless another caller stored one
-// first; the stored one wins, so every caller returns the same customer.
-func (s *Service) recordCustomer(ctx context.Context, userID, customerID string) (account.Account, error) {
+// recordCustomer stores the customer id (created for the account's
+// generation) unless another caller stored one first; the stored one wins,
+// so every caller returns the same customer. A customer of an older
+// generation (created before the account's customer was deleted in Stripe)
+// is never stored.
+func (s *Service) recordCustomer(ctx context.Context, userID, customerID string, generation int64) (account.Account, error) {
 	var acct account.Account
 	err := s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
 		var err error
@@ -240,6 +297,9 @@ func (s *Service) recordCustomer(ctx context.Context, userID, customerID string)
 					"customer_id", acct.CustomerID, "other_customer_id", customerID)
 			}
 			return nil
+		}
+		if acct.CustomerGeneration != generation {
+			return fmt.Errorf("customer %s was created for generation %d, the account is at %d: %w", customerID, generation, acct.CustomerGeneration, errSuperseded)
 		}
 		now := s.now()
 		acct.CustomerID, acct.PaymentsStatus, acct.LastError, acct.RepairAt, acct.UpdatedAt = customerID, StatusReady, nil, nil, now

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"cloud.google.com/go/firestore"
 
@@ -37,20 +38,28 @@ func (l *Ledger) BalanceIn(tx *firestore.Transaction, userID string) (Balance, e
 // entry is created, never overwritten: an id recorded twice is an error, so
 // a domain that derives ids from its own state cannot apply an entry twice.
 func (l *Ledger) Record(tx *firestore.Transaction, e Transaction) error {
+	now := l.now()
+	if err := l.createEntry(tx, e, now); err != nil {
+		return err
+	}
+	if e.Amount == 0 {
+		return nil
+	}
+	return l.credit(tx, e.UserID, e.Amount, now)
+}
+
+// createEntry creates e inside tx, leaving the balance to the caller.
+func (l *Ledger) createEntry(tx *firestore.Transaction, e Transaction, now time.Time) error {
 	if err := errors.Join(store.CheckID(e.UserID), store.CheckID(e.ID)); err != nil {
 		return err
 	}
-	now := l.now()
 	e.Currency, e.CreatedAt, e.UpdatedAt = Currency, now, now
 	e.Credited = true
 	e.CreditedAt = &now
 	if err := tx.Create(l.transactionRef(e.UserID, e.ID), e); err != nil {
 		return fmt.Errorf("record %s %s: %w", e.Type, e.ID, err)
 	}
-	if e.Amount == 0 {
-		return nil
-	}
-	return l.credit(tx, e.UserID, e.Amount, now)
+	return nil
 }
 
 // Refundable is a credited card top-up with money left to return.

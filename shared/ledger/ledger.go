@@ -81,6 +81,12 @@ var (
 	// ErrConflict: a transaction with this id exists with other parameters
 	// (a client idempotency key reused for a different request).
 	ErrConflict = errors.New("transaction exists with different parameters")
+	// ErrPackagePurchased: the account holds a package plan; another
+	// package may not be bought.
+	ErrPackagePurchased = errors.New("the account already holds a package plan")
+	// ErrPackagePending: another package purchase of the account is still
+	// pending.
+	ErrPackagePending = errors.New("another package purchase is under way")
 )
 
 // Ledger reads and writes the ledger documents.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/big"
+	"strings"
 
 	"cloud.google.com/go/firestore"
 
@@ -13,11 +14,22 @@ import (
 // Money flowing back out of a paid top-up: refunds and disputes. The
 // balance may go negative (the user spent credit that was then taken
 // back); it is then debt that the next top-up or invoice settles.
+//
+// Three rules hold here, whatever reports the event and in whatever order:
+//   - a reversal is never lost: one about a top-up not credited yet proves
+//     the payment succeeded, so it is applied together with the credit that
+//     payment's own success would make (settle decides both alike); the
+//     later success then finds the top-up credited;
+//   - disputes follow Stripe's lifecycle: the balance moves when funds are
+//     withdrawn and comes back when they are reinstated; an inquiry moves
+//     nothing;
+//   - what a top-up gives back is never more than its charge: money both
+//     refunded and disputed is debited once (reversed).
 
 // Type of the ledger entries below.
 const (
-	TypeDispute    = "dispute"     // a disputed payment, debited when the dispute opens
-	TypeDisputeWon = "dispute_won" // credited back when we win it
+	TypeDispute    = "dispute"     // funds a dispute withdrew, debited when Stripe withdraws them
+	TypeDisputeWon = "dispute_won" // credited back when Stripe reinstates them
 )
 
 // balanceShare is the part of a top-up's balance credit that amount of its
@@ -31,96 +43,265 @@ func balanceShare(t Transaction, amount int64) int64 {
 	return new(big.Int).Quo(r.Num(), r.Denom()).Int64()
 }
 
+// chargeOf is the top-up's card charge.
+func chargeOf(t Transaction) int64 {
+	if t.ChargeAmount > 0 {
+		return t.ChargeAmount
+	}
+	return t.Amount
+}
+
+// reversed is what the balance gives back for a credited top-up of which
+// refunded cents went back to the card and disputed cents were withdrawn
+// by disputes: never more than its charge's share.
+func reversed(t Transaction, refunded, disputed int64) int64 {
+	return balanceShare(t, min(refunded+disputed, chargeOf(t)))
+}
+
 // ChargeRefund is what charge.refunded reports: the cumulative amount
 // refunded on the charge of a PaymentIntent.
 type ChargeRefund struct {
 	PaymentIntentID string
 	ChargeID        string
 	AmountRefunded  int64 // cumulative, in the charge's cents
-}
-
-// RefundCharge debits what was refunded on a top-up's card beyond what the
-// ledger already knows. Working from the cumulative amount makes every
-// delivery idempotent and order-proof: a stale event (a smaller total)
-// changes nothing, and refunds this service made itself (the deletion's,
-// already noted on the top-up) are not debited twice.
-func (l *Ledger) RefundCharge(r ChargeRefund) Effect {
-	return func(ctx context.Context, tx *firestore.Transaction) (Outcome, error) {
-		t, ok, err := l.intentTransaction(tx, r.PaymentIntentID)
-		if err != nil || !ok {
-			return Outcome{Result: ResultUnmatched, Detail: "not one of our payments"}, err
-		}
-		out := Outcome{UserID: t.UserID, TransactionID: t.ID}
-		if !t.Credited {
-			out.Result, out.Detail = ResultUnchanged, "refund of a payment never credited"
-			return out, nil
-		}
-		delta := r.AmountRefunded - t.RefundedAmount
-		if delta <= 0 {
-			out.Result, out.Detail = ResultUnchanged, "refund already known"
-			return out, nil
-		}
-		debit := balanceShare(t, r.AmountRefunded) - balanceShare(t, t.RefundedAmount)
-		if err := l.Record(tx, Transaction{
-			ID: fmt.Sprintf("refund_%s_%d", t.ID, r.AmountRefunded), UserID: t.UserID, Type: TypeRefund,
-			Amount: -debit, Status: StatusSucceeded, PaymentIntentID: r.PaymentIntentID, SourceTransactionID: t.ID,
-		}); err != nil {
-			return Outcome{}, err
-		}
-		if err := l.AddRefunded(tx, t, delta); err != nil {
-			return Outcome{}, err
-		}
-		out.Result, out.Amount = ResultApplied, -debit
-		return out, nil
-	}
+	// AmountCaptured and Currency are what the charge received: the
+	// payment a refund proves.
+	AmountCaptured int64
+	Currency       string
+	// UserID and TransactionID are the charge's metadata (copied from its
+	// PaymentIntent), used when the intent is not indexed yet.
+	UserID, TransactionID string
 }
 
 // Dispute is what charge.dispute.* reports.
 type Dispute struct {
 	ID              string
 	PaymentIntentID string
-	Amount          int64
-	Status          string // e.g. "won", "lost", "needs_response"
+	Amount          int64 // in the charge's cents
+	Currency        string
+	Status          string // Stripe's, e.g. "warning_needs_response", "needs_response", "won", "lost"
+	// Stage is what the event says happened to the funds:
+	// DisputeFundsWithdrawn, DisputeFundsReinstated, or empty for a report
+	// of the dispute's state (created, updated, closed).
+	Stage string
+	// Withdrawals and Reinstatements count the dispute's balance
+	// transactions that took funds and that gave them back.
+	Withdrawals, Reinstatements int
 }
 
-// DisputeOpened debits the disputed amount once per dispute.
-func (l *Ledger) DisputeOpened(d Dispute) Effect {
-	return l.disputeEntry(d, "dispute_"+d.ID, TypeDispute, -1)
+// Dispute stages.
+const (
+	DisputeFundsWithdrawn  = "funds_withdrawn"
+	DisputeFundsReinstated = "funds_reinstated"
+)
+
+// disputeFunds is where a dispute's funds are, from one report of it. An
+// inquiry (warning_*) withdraws nothing; a chargeback's funds are withdrawn
+// once Stripe says so (funds_withdrawn, or a withdrawal among its balance
+// transactions, or lost) and back once reinstated (funds_reinstated, a
+// reinstatement, or won). Every report carries the dispute's whole state,
+// so any order of delivery ends the same.
+func disputeFunds(d Dispute) (withdrawn, reinstated bool) {
+	inquiry := strings.HasPrefix(d.Status, "warning_")
+	reinstated = d.Stage == DisputeFundsReinstated || !inquiry && (d.Reinstatements > 0 || d.Status == "won")
+	withdrawn = reinstated || d.Stage == DisputeFundsWithdrawn || !inquiry && (d.Withdrawals > 0 || d.Status == "lost")
+	return withdrawn, reinstated
 }
 
-// DisputeClosed credits the disputed amount back, once, when we won;
-// a lost dispute was already debited when it opened.
-func (l *Ledger) DisputeClosed(d Dispute) Effect {
-	if d.Status != "won" {
-		return Ignore("dispute closed as " + d.Status + "; its debit stands")
+// disputeEntryIDs are the ledger entries of a dispute: the withdrawal and
+// the reinstatement. They are the guards: each is recorded once.
+func disputeEntryIDs(disputeID string) (withdrawal, reinstatement string) {
+	return "dispute_" + disputeID, "dispute_" + disputeID + "_won"
+}
+
+// proven credits t, not credited yet, with the payment a reversal proves
+// (its charge succeeded), exactly as that payment's success would: t is
+// returned as it stands after the credit. ok is false when settle does not
+// credit it (the payment does not match its top-up), and s then says why.
+func proven(t Transaction, p Payment, acct accountFacts) (s Settlement, credited Transaction, ok bool, err error) {
+	s, err = settle(p, &t, acct)
+	if err != nil || s.Change == nil || !s.Change.Credited {
+		return s, t, false, err
 	}
-	return l.disputeEntry(d, "dispute_"+d.ID+"_won", TypeDisputeWon, +1)
+	t.Credited, t.Status = true, StatusSucceeded
+	if s.Change.Amount != nil {
+		t.Amount = *s.Change.Amount
+	}
+	if s.Change.PaymentIntentID != nil {
+		t.PaymentIntentID = *s.Change.PaymentIntentID
+	}
+	return s, t, true, nil
 }
 
-func (l *Ledger) disputeEntry(d Dispute, entryID, typ string, sign int64) Effect {
+// reverseRefund decides what a charge's cumulative refund does to its
+// top-up t: debit what was refunded beyond what the ledger knows (within
+// the charge, with what disputes took), crediting the top-up first if the
+// refund is the first news of its payment. A stale report (a smaller
+// total) and refunds this service made itself (deletion, already noted on
+// the top-up) change nothing.
+func reverseRefund(t Transaction, r ChargeRefund, acct accountFacts) (Settlement, error) {
+	s := Settlement{Outcome: Outcome{UserID: t.UserID, TransactionID: t.ID}}
+	if !t.Credited {
+		p := Payment{UserID: t.UserID, TransactionID: t.ID, PaymentIntentID: r.PaymentIntentID, Status: StatusSucceeded,
+			AmountReceived: r.AmountCaptured, Currency: r.Currency}
+		var ok bool
+		var err error
+		if s, t, ok, err = proven(t, p, acct); err != nil || !ok {
+			s.Outcome.Detail = "refund of a payment that is not credited: " + s.Outcome.Detail
+			return s, err
+		}
+	}
+	credit := s.Credit
+	if r.AmountRefunded <= t.RefundedAmount {
+		if s.Change == nil {
+			s.Outcome.Result, s.Outcome.Detail = ResultUnchanged, "refund already known"
+		}
+		return s, nil
+	}
+	debit := reversed(t, r.AmountRefunded, t.DisputedAmount) - reversed(t, t.RefundedAmount, t.DisputedAmount)
+	if s.Change == nil {
+		s.Change = &TopUpChange{Status: t.Status}
+	}
+	s.Change.Refunded = &r.AmountRefunded
+	if r.AmountRefunded >= t.Amount {
+		s.Change.Status = StatusRefunded
+	}
+	if debit > 0 {
+		s.Entries = append(s.Entries, Transaction{
+			ID: fmt.Sprintf("refund_%s_%d", t.ID, r.AmountRefunded), UserID: t.UserID, Type: TypeRefund,
+			Amount: -debit, Status: StatusSucceeded, PaymentIntentID: r.PaymentIntentID, SourceTransactionID: t.ID,
+		})
+	} else {
+		s.Outcome.Detail = "a dispute already took this money back"
+	}
+	s.Outcome.Result, s.Outcome.Amount = ResultApplied, credit-debit
+	return s, nil
+}
+
+// disputeRecord says which of a dispute's entries are recorded already.
+type disputeRecord struct {
+	Withdrawal, Reinstatement bool
+}
+
+// reverseDispute decides what a report of dispute d does to its top-up t:
+// record the withdrawal once its funds are withdrawn and the reinstatement
+// once they come back, each once, crediting the top-up first if the
+// dispute is the first news of its payment (our intents capture their whole
+// amount, so the charge received the top-up's charge amount). The amounts
+// keep reversed's bound: a charge refunded and disputed is debited once.
+func reverseDispute(t Transaction, d Dispute, rec disputeRecord, acct accountFacts) (Settlement, error) {
+	s := Settlement{Outcome: Outcome{UserID: t.UserID, TransactionID: t.ID}}
+	withdrawn, reinstated := disputeFunds(d)
+	withdraw, reinstate := withdrawn && !rec.Withdrawal && !rec.Reinstatement, reinstated && !rec.Reinstatement
+	switch {
+	case !withdrawn:
+		s.Outcome.Result, s.Outcome.Detail = ResultUnchanged, "no funds withdrawn (status "+d.Status+")"
+		return s, nil
+	case !withdraw && !reinstate:
+		s.Outcome.Result, s.Outcome.Detail = ResultUnchanged, "already recorded"
+		return s, nil
+	}
+	if !t.Credited {
+		p := Payment{UserID: t.UserID, TransactionID: t.ID, PaymentIntentID: d.PaymentIntentID, Status: StatusSucceeded,
+			AmountReceived: chargeOf(t), Currency: d.Currency}
+		var ok bool
+		var err error
+		if s, t, ok, err = proven(t, p, acct); err != nil || !ok {
+			s.Outcome.Detail = "dispute of a payment that is not credited: " + s.Outcome.Detail
+			return s, err
+		}
+	}
+	if s.Change == nil {
+		s.Change = &TopUpChange{Status: t.Status}
+	}
+	withdrawal, reinstatement := disputeEntryIDs(d.ID)
+	disputed, moved := t.DisputedAmount, s.Credit
+	if withdraw {
+		after := disputed + d.Amount
+		debit := reversed(t, t.RefundedAmount, after) - reversed(t, t.RefundedAmount, disputed)
+		s.Entries = append(s.Entries, Transaction{ID: withdrawal, UserID: t.UserID, Type: TypeDispute, Amount: -debit,
+			Status: StatusSucceeded, PaymentIntentID: d.PaymentIntentID, SourceTransactionID: t.ID})
+		disputed, moved = after, moved-debit
+	}
+	if reinstate {
+		after := max(disputed-d.Amount, 0)
+		credit := reversed(t, t.RefundedAmount, disputed) - reversed(t, t.RefundedAmount, after)
+		s.Entries = append(s.Entries, Transaction{ID: reinstatement, UserID: t.UserID, Type: TypeDisputeWon, Amount: credit,
+			Status: StatusSucceeded, PaymentIntentID: d.PaymentIntentID, SourceTransactionID: t.ID})
+		disputed, moved = after, moved+credit
+	}
+	s.Change.Disputed = &disputed
+	s.Outcome.Result, s.Outcome.Amount = ResultApplied, moved
+	return s, nil
+}
+
+// RefundCharge is the effect of charge.refunded (see reverseRefund).
+func (l *Ledger) RefundCharge(r ChargeRefund) Effect {
 	return func(ctx context.Context, tx *firestore.Transaction) (Outcome, error) {
-		t, ok, err := l.intentTransaction(tx, d.PaymentIntentID)
+		t, ok, err := l.paymentTransaction(tx, r.PaymentIntentID, r.UserID, r.TransactionID)
+		if err != nil || !ok {
+			return Outcome{Result: ResultUnmatched, Detail: "not one of our payments"}, err
+		}
+		acct, err := l.accountFactsIn(tx, t)
+		if err != nil {
+			return Outcome{}, err
+		}
+		s, err := reverseRefund(t, r, acct)
+		if err != nil {
+			return Outcome{}, err
+		}
+		return s.Outcome, l.write(tx, t.UserID, t.ID, r.PaymentIntentID, s)
+	}
+}
+
+// DisputeChanged is the effect of every charge.dispute.* event (see
+// reverseDispute).
+func (l *Ledger) DisputeChanged(d Dispute) Effect {
+	return func(ctx context.Context, tx *firestore.Transaction) (Outcome, error) {
+		t, ok, err := l.paymentTransaction(tx, d.PaymentIntentID, "", "")
 		if err != nil || !ok {
 			return Outcome{Result: ResultUnmatched, Detail: "not one of our payments"}, err
 		}
 		out := Outcome{UserID: t.UserID, TransactionID: t.ID}
-		if store.CheckID(entryID) != nil || !t.Credited {
-			out.Result, out.Detail = ResultUnchanged, "nothing credited to dispute"
+		withdrawal, reinstatement := disputeEntryIDs(d.ID)
+		if store.CheckID(withdrawal) != nil || store.CheckID(reinstatement) != nil {
+			out.Result, out.Detail = ResultUnmatched, "dispute id "+d.ID
 			return out, nil
 		}
-		// The entry id is the guard: one debit per dispute, one credit per win.
-		if _, err := tx.Get(l.transactionRef(t.UserID, entryID)); err == nil {
-			out.Result, out.Detail = ResultUnchanged, "already recorded"
-			return out, nil
-		} else if !isNotFound(err) {
+		var rec disputeRecord
+		if _, rec.Withdrawal, err = l.EntryIn(tx, t.UserID, withdrawal); err != nil {
 			return Outcome{}, err
 		}
-		amount := sign * balanceShare(t, d.Amount)
-		if err := l.Record(tx, Transaction{ID: entryID, UserID: t.UserID, Type: typ, Amount: amount,
-			Status: StatusSucceeded, PaymentIntentID: d.PaymentIntentID, SourceTransactionID: t.ID}); err != nil {
+		if _, rec.Reinstatement, err = l.EntryIn(tx, t.UserID, reinstatement); err != nil {
 			return Outcome{}, err
 		}
-		out.Result, out.Amount = ResultApplied, amount
-		return out, nil
+		acct, err := l.accountFactsIn(tx, t)
+		if err != nil {
+			return Outcome{}, err
+		}
+		s, err := reverseDispute(t, d, rec, acct)
+		if err != nil {
+			return Outcome{}, err
+		}
+		return s.Outcome, l.write(tx, t.UserID, t.ID, d.PaymentIntentID, s)
 	}
+}
+
+// paymentTransaction reads, inside tx, the top-up a PaymentIntent pays: by
+// the intent's index, or else by the ids its charge carries (the index is
+// written with the intent, but an intent that could not be recorded has
+// none until its payment settles).
+func (l *Ledger) paymentTransaction(tx *firestore.Transaction, paymentIntentID, userID, txID string) (Transaction, bool, error) {
+	t, ok, err := l.intentTransaction(tx, paymentIntentID)
+	if err != nil || ok || store.CheckID(userID) != nil || store.CheckID(txID) != nil || store.CheckID(paymentIntentID) != nil {
+		return t, ok, err
+	}
+	t, ok, err = l.EntryIn(tx, userID, txID)
+	if err != nil || !ok {
+		return Transaction{}, false, err
+	}
+	if t.Type != TypeCardTopUp && t.Type != TypePackagePurchase || t.PaymentIntentID != "" && t.PaymentIntentID != paymentIntentID {
+		return Transaction{}, false, nil
+	}
+	return t, true, nil
 }

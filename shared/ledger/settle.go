@@ -22,6 +22,16 @@ type Settlement struct {
 	IndexIntent bool
 	// Plan is the package plan the account gets with the credit.
 	Plan string
+	// Entries are ledger entries recorded with the change (a reversal's
+	// refund or dispute entries); each moves the balance by its Amount.
+	Entries []Transaction
+}
+
+// accountFacts is what a settlement needs to know of the account.
+type accountFacts struct {
+	// Plan is the package plan the account already holds: a package's
+	// credit is granted once per account.
+	Plan string
 }
 
 // TopUpChange is the fields of a top-up that a settlement writes, besides
@@ -36,6 +46,10 @@ type TopUpChange struct {
 	// Failure replaces failureCode and failureMessage; an empty one is
 	// deleted.
 	Failure *Failure
+	// Refunded and Disputed replace refundedAmount and disputedAmount: the
+	// cents of the charge refunded, and withdrawn by disputes not (yet)
+	// reinstated.
+	Refunded, Disputed *int64
 }
 
 // Failure is why a payment failed, as the provider said.
@@ -45,12 +59,17 @@ type Failure struct {
 }
 
 // settle decides what payment p does to stored, its top-up as read (nil
-// when there is none). Success credits exactly once (a card top-up what was
-// received, a package its credit and its plan): the top-up's Credited flag
-// is the guard, not the event id, so two different reports of one payment
-// credit once. Failure or cancellation never undoes a success. Only an
-// unknown payment status is an error.
-func settle(p Payment, stored *Transaction) (Settlement, error) {
+// when there is none), on an account holding acct. Success credits exactly
+// once (a card top-up what was received, a package its credit and its
+// plan): the top-up's Credited flag is the guard, not the event id, so two
+// different reports of one payment credit once. A package's credit is
+// granted once per account: a package paid while the account already
+// holds a plan (two purchases paid anyway) is credited at its price only,
+// and the plan stays. Failure or cancellation never undoes a success. The
+// intent is indexed whenever one is known and its index may be missing, so
+// its refunds and disputes find the top-up. Only an unknown payment status
+// is an error.
+func settle(p Payment, stored *Transaction, acct accountFacts) (Settlement, error) {
 	out := Outcome{UserID: p.UserID, TransactionID: p.TransactionID}
 	result := func(result, detail string) (Settlement, error) {
 		out.Result, out.Detail = result, detail
@@ -77,9 +96,15 @@ func settle(p Payment, stored *Transaction) (Settlement, error) {
 		case t.Type == TypePackagePurchase && p.AmountReceived < t.ChargeAmount:
 			return result(ResultUnmatched, fmt.Sprintf("received %d, the package costs %d", p.AmountReceived, t.ChargeAmount))
 		}
-		s := Settlement{Credit: p.AmountReceived, IndexIntent: t.PaymentIntentID == "",
+		s := Settlement{Credit: p.AmountReceived, IndexIntent: mayLackIndex(t),
 			Change: &TopUpChange{Status: StatusSucceeded, Credited: true}}
-		if t.Type == TypePackagePurchase {
+		switch {
+		case t.Type == TypePackagePurchase && acct.Plan != "":
+			// Refused at checkout, but two purchases can both be paid
+			// (started before either was): the second is what it cost.
+			s.Credit = t.ChargeAmount
+			out.Detail = "the account already holds plan " + acct.Plan + "; credited at its price"
+		case t.Type == TypePackagePurchase:
 			// The plan is the user's once the package is paid, in the same
 			// transaction as its credit.
 			s.Credit, s.Plan = t.Amount, t.PackageID
@@ -104,13 +129,23 @@ func settle(p Payment, stored *Transaction) (Settlement, error) {
 			return result(ResultUnchanged, "")
 		}
 		out.Result = ResultApplied
-		return Settlement{Outcome: out, Change: &TopUpChange{
-			Status: p.Status, PaymentIntentID: &p.PaymentIntentID,
-			Failure: &Failure{Code: p.FailureCode, Message: p.FailureMessage},
-		}}, nil
+		s := Settlement{Outcome: out, IndexIntent: p.PaymentIntentID != "" && mayLackIndex(t), Change: &TopUpChange{
+			Status: p.Status, Failure: &Failure{Code: p.FailureCode, Message: p.FailureMessage},
+		}}
+		if t.PaymentIntentID != p.PaymentIntentID {
+			s.Change.PaymentIntentID = &p.PaymentIntentID
+		}
+		return s, nil
 	default:
 		return Settlement{}, fmt.Errorf("settle top-up: unknown payment status %q", p.Status)
 	}
+}
+
+// mayLackIndex reports a top-up whose intent may not be indexed yet: none
+// recorded, or one recorded by a failure (which, before the failure path
+// indexed it, skipped the index).
+func mayLackIndex(t Transaction) bool {
+	return t.PaymentIntentID == "" || t.Status == StatusFailed || t.Status == StatusCanceled
 }
 
 // updates is c as the Firestore field updates of the top-up, at now.
@@ -129,6 +164,12 @@ func (c TopUpChange) updates(now time.Time) []firestore.Update {
 	if c.Failure != nil {
 		updates = append(updates, firestore.Update{Path: "failureCode", Value: deleteIfEmpty(c.Failure.Code)},
 			firestore.Update{Path: "failureMessage", Value: deleteIfEmpty(c.Failure.Message)})
+	}
+	if c.Refunded != nil {
+		updates = append(updates, firestore.Update{Path: "refundedAmount", Value: *c.Refunded})
+	}
+	if c.Disputed != nil {
+		updates = append(updates, firestore.Update{Path: "disputedAmount", Value: *c.Disputed})
 	}
 	return updates
 }

@@ -29,6 +29,7 @@ func TestSettle(t *testing.T) {
 		name    string
 		payment Payment
 		stored  *Transaction
+		acct    accountFacts
 		want    Settlement
 	}{
 		// Successes.
@@ -48,17 +49,23 @@ func TestSettle(t *testing.T) {
 				Change: &TopUpChange{Status: StatusSucceeded, Credited: true, PaymentIntentID: new("pi_1")}},
 		},
 		{
-			name: "success after a declined card clears the failure", payment: paid,
+			name: "success after a declined card clears the failure and indexes the intent", payment: paid,
 			stored: with(pending, func(t *Transaction) {
 				t.Status, t.FailureCode, t.FailureMessage = StatusFailed, "card_declined", "declined"
 			}),
-			want: Settlement{Outcome: outcome(ResultApplied, "", 2500), Credit: 2500,
+			want: Settlement{Outcome: outcome(ResultApplied, "", 2500), Credit: 2500, IndexIntent: true,
 				Change: &TopUpChange{Status: StatusSucceeded, Credited: true, Failure: &Failure{}}},
 		},
 		{
 			name: "package credits its credit and sets the plan", payment: pay(func(p *Payment) { p.AmountReceived = 10000 }), stored: pkg,
 			want: Settlement{Outcome: outcome(ResultApplied, "", 15000), Credit: 15000, Plan: "partner-pro",
 				Change: &TopUpChange{Status: StatusSucceeded, Credited: true}},
+		},
+		{
+			name: "a second package paid while the account holds a plan is credited at its price", payment: pay(func(p *Payment) { p.AmountReceived = 10000 }),
+			stored: pkg, acct: accountFacts{Plan: "partner-pro"},
+			want: Settlement{Outcome: outcome(ResultApplied, "the account already holds plan partner-pro; credited at its price", 10000), Credit: 10000,
+				Change: &TopUpChange{Status: StatusSucceeded, Credited: true, Amount: new(int64(10000))}},
 		},
 		{
 			name: "package overpaid still credits its credit", payment: pay(func(p *Payment) { p.AmountReceived = 12000 }), stored: pkg,
@@ -108,18 +115,24 @@ func TestSettle(t *testing.T) {
 		{
 			name: "declined", payment: failed, stored: &pending,
 			want: Settlement{Outcome: outcome(ResultApplied, "", 0),
+				Change: &TopUpChange{Status: StatusFailed, Failure: &Failure{Code: "card_declined", Message: "Your card was declined."}}},
+		},
+		{
+			name: "declined before the intent was recorded: recorded and indexed", payment: failed,
+			stored: with(pending, func(t *Transaction) { t.PaymentIntentID = "" }),
+			want: Settlement{Outcome: outcome(ResultApplied, "", 0), IndexIntent: true,
 				Change: &TopUpChange{Status: StatusFailed, PaymentIntentID: new("pi_1"), Failure: &Failure{Code: "card_declined", Message: "Your card was declined."}}},
 		},
 		{
 			name: "canceled without a reason", payment: pay(func(p *Payment) { p.Status, p.AmountReceived = StatusCanceled, 0 }), stored: &pending,
 			want: Settlement{Outcome: outcome(ResultApplied, "", 0),
-				Change: &TopUpChange{Status: StatusCanceled, PaymentIntentID: new("pi_1"), Failure: &Failure{}}},
+				Change: &TopUpChange{Status: StatusCanceled, Failure: &Failure{}}},
 		},
 		{
 			name: "declined again with another code", payment: failed,
 			stored: with(pending, func(t *Transaction) { t.Status, t.FailureCode = StatusFailed, "expired_card" }),
-			want: Settlement{Outcome: outcome(ResultApplied, "", 0),
-				Change: &TopUpChange{Status: StatusFailed, PaymentIntentID: new("pi_1"), Failure: &Failure{Code: "card_declined", Message: "Your card was declined."}}},
+			want: Settlement{Outcome: outcome(ResultApplied, "", 0), IndexIntent: true,
+				Change: &TopUpChange{Status: StatusFailed, Failure: &Failure{Code: "card_declined", Message: "Your card was declined."}}},
 		},
 		{
 			name: "the same decline reported twice", payment: failed,
@@ -140,7 +153,7 @@ func TestSettle(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := settle(tc.payment, tc.stored)
+			got, err := settle(tc.payment, tc.stored, tc.acct)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -154,7 +167,7 @@ func TestSettle(t *testing.T) {
 func TestSettleUnknownStatus(t *testing.T) {
 	t.Parallel()
 	stored := Transaction{ID: "tx1", UserID: "u1", Type: TypeCardTopUp, Amount: 2500, Currency: Currency, Status: StatusPending}
-	_, err := settle(Payment{UserID: "u1", TransactionID: "tx1", Status: "requires_action"}, &stored)
+	_, err := settle(Payment{UserID: "u1", TransactionID: "tx1", Status: "requires_action"}, &stored, accountFacts{})
 	if err == nil || !strings.Contains(err.Error(), `unknown payment status "requires_action"`) {
 		t.Errorf("settle = %v, want an unknown status error", err)
 	}

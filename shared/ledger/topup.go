@@ -33,6 +33,9 @@ type Transaction struct {
 	PaymentMethodID string `firestore:"paymentMethodId,omitempty"`
 	// RefundedAmount is how much of a credited top-up went back to the card.
 	RefundedAmount int64 `firestore:"refundedAmount,omitempty"`
+	// DisputedAmount is how much of its charge disputes have withdrawn and
+	// not reinstated.
+	DisputedAmount int64 `firestore:"disputedAmount,omitempty"`
 	// SourceTransactionID is, on a refund, the top-up it returns money from;
 	// RefundID the Stripe refund once made.
 	SourceTransactionID string `firestore:"sourceTransactionId,omitempty"`
@@ -84,8 +87,9 @@ func (t TopUp) Matches(tr Transaction) bool {
 // BeginTopUp records a pending top-up, or returns the existing transaction
 // with this id if it was recorded by an earlier attempt of the same request
 // (created reports which). An existing one with other parameters is
-// ErrConflict. A create is atomic on its own, so the first attempt costs one
-// write and no transaction.
+// ErrConflict. A create is atomic on its own, so the first attempt of a
+// card top-up costs one write and no transaction; a package purchase is
+// checked against the account first (beginPackage).
 func (l *Ledger) BeginTopUp(ctx context.Context, t TopUp) (tr Transaction, created bool, err error) {
 	if err := errors.Join(store.CheckID(t.UserID), store.CheckID(t.ID)); err != nil {
 		return Transaction{}, false, err
@@ -95,6 +99,9 @@ func (l *Ledger) BeginTopUp(ctx context.Context, t TopUp) (tr Transaction, creat
 	tr = Transaction{
 		ID: t.ID, UserID: t.UserID, Type: t.Type, Amount: t.Amount, ChargeAmount: t.charge(), Currency: t.Currency,
 		PaymentMethodID: t.PaymentMethodID, PackageID: t.PackageID, Status: StatusPending, CreatedAt: now, UpdatedAt: now,
+	}
+	if t.Type == TypePackagePurchase {
+		return l.beginPackage(ctx, t, tr)
 	}
 	_, err = ref.Create(ctx, tr)
 	if err == nil {
@@ -114,6 +121,56 @@ func (l *Ledger) BeginTopUp(ctx context.Context, t TopUp) (tr Transaction, creat
 		return Transaction{}, false, fmt.Errorf("begin top-up %s: %w", t.ID, ErrConflict)
 	}
 	return tr, false, nil
+}
+
+// beginPackage records package purchase tr, once per account: refused
+// with ErrPackagePurchased while the account holds a plan, and with
+// ErrPackagePending while another purchase it started is pending. The
+// account notes the purchase in the same transaction, so two purchases
+// started at once cannot both begin. (Two can still both be paid, e.g. a
+// declined one paid later with another card: settle credits the second at
+// its price.) A retry of the same purchase returns it.
+func (l *Ledger) beginPackage(ctx context.Context, t TopUp, tr Transaction) (Transaction, bool, error) {
+	ref := l.transactionRef(t.UserID, t.ID)
+	var out Transaction
+	var created bool
+	err := l.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		existing, ok, err := l.EntryIn(tx, t.UserID, t.ID)
+		switch {
+		case err != nil:
+			return err
+		case ok && !t.Matches(existing):
+			return ErrConflict
+		case ok:
+			out, created = existing, false
+			return nil
+		}
+		acct, err := l.accounts.GetIn(tx, t.UserID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if acct.Plan != "" {
+			return ErrPackagePurchased
+		}
+		if prev := acct.PackageTransactionID; prev != "" && prev != t.ID {
+			p, ok, err := l.EntryIn(tx, t.UserID, prev)
+			if err != nil {
+				return err
+			}
+			if ok && p.Status == StatusPending {
+				return ErrPackagePending
+			}
+		}
+		if err := tx.Create(ref, tr); err != nil {
+			return err
+		}
+		out, created = tr, true
+		return l.accounts.StartPackagePurchase(tx, t.UserID, t.ID, tr.CreatedAt)
+	})
+	if err != nil {
+		return Transaction{}, false, fmt.Errorf("begin package purchase %s: %w", t.ID, err)
+	}
+	return out, created, nil
 }
 
 // AttachNewPaymentIntent records the intent of a transaction this request
@@ -249,9 +306,9 @@ type Payment struct {
 }
 
 // SettleTopUp is the effect of a payment report on its top-up: it reads the
-// top-up, lets settle decide, and writes what settle returned (the top-up,
-// the intent's index, the plan on the account, the balance), all in the
-// caller's transaction.
+// top-up (and, for a package, the account), lets settle decide, and writes
+// what settle returned (the top-up, the intent's index, the plan on the
+// account, the balance), all in the caller's transaction.
 func (l *Ledger) SettleTopUp(p Payment) Effect {
 	return func(ctx context.Context, tx *firestore.Transaction) (Outcome, error) {
 		var stored *Transaction
@@ -264,31 +321,75 @@ func (l *Ledger) SettleTopUp(p Payment) Effect {
 				stored = &t
 			}
 		}
-		s, err := settle(p, stored)
-		if err != nil || s.Change == nil {
+		var acct accountFacts
+		if stored != nil {
+			var err error
+			if acct, err = l.accountFactsIn(tx, *stored); err != nil {
+				return Outcome{}, err
+			}
+		}
+		s, err := settle(p, stored, acct)
+		if err != nil {
 			return s.Outcome, err
 		}
-		now := l.now()
-		if s.IndexIntent {
-			if err := l.indexIntent(tx, p.PaymentIntentID, p.UserID, p.TransactionID); err != nil {
-				return Outcome{}, err
-			}
+		return s.Outcome, l.write(tx, p.UserID, p.TransactionID, p.PaymentIntentID, s)
+	}
+}
+
+// accountFactsIn reads, inside tx, what settling t needs of its account:
+// only a package purchase not yet credited needs anything (its plan).
+func (l *Ledger) accountFactsIn(tx *firestore.Transaction, t Transaction) (accountFacts, error) {
+	if t.Type != TypePackagePurchase || t.Credited {
+		return accountFacts{}, nil
+	}
+	acct, err := l.accounts.GetIn(tx, t.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return accountFacts{}, nil
+	}
+	if err != nil {
+		return accountFacts{}, err
+	}
+	return accountFacts{Plan: acct.Plan}, nil
+}
+
+// write carries out, inside tx, what a settlement (or a reversal) decided
+// for the user's top-up txID: the intent's index, the plan, the new
+// entries, the top-up's fields, and the balance, moved once by the credit
+// and every entry together. Nothing decided, nothing written.
+func (l *Ledger) write(tx *firestore.Transaction, userID, txID, paymentIntentID string, s Settlement) error {
+	if s.Change == nil && len(s.Entries) == 0 {
+		return nil
+	}
+	now := l.now()
+	if s.IndexIntent {
+		if err := l.indexIntent(tx, paymentIntentID, userID, txID); err != nil {
+			return err
 		}
-		if s.Plan != "" {
-			if err := l.accounts.SetPlan(tx, p.UserID, s.Plan, now); err != nil {
-				return Outcome{}, err
-			}
+	}
+	if s.Plan != "" {
+		if err := l.accounts.SetPlan(tx, userID, s.Plan, now); err != nil {
+			return err
 		}
-		if err := tx.Update(l.transactionRef(p.UserID, p.TransactionID), s.Change.updates(now)); err != nil {
-			return Outcome{}, err
+	}
+	var move int64
+	for _, e := range s.Entries {
+		if err := l.createEntry(tx, e, now); err != nil {
+			return err
+		}
+		move += e.Amount
+	}
+	if s.Change != nil {
+		if err := tx.Update(l.transactionRef(userID, txID), s.Change.updates(now)); err != nil {
+			return err
 		}
 		if s.Change.Credited {
-			if err := l.credit(tx, p.UserID, s.Credit, now); err != nil {
-				return Outcome{}, err
-			}
+			move += s.Credit
 		}
-		return s.Outcome, nil
 	}
+	if move == 0 {
+		return nil
+	}
+	return l.credit(tx, userID, move, now)
 }
 
 func deleteIfEmpty(v string) any {

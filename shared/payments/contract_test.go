@@ -161,4 +161,7 @@ func TestBillingRequestShapesAgainstStripeMock(t *testing.T) {
 	if _, _, err := c.FindCustomerCredit(ctx, "cus_1", "invoice_credit_in_1"); err != nil {
 		t.Errorf("list customer balance transactions: %v", err)
 	}
+	if err := c.EventsSince(ctx, time.Now().Add(-72*time.Hour), payments.HandledEventTypes(), func(payments.Event) error { return nil }); err != nil {
+		t.Errorf("list events: %v", err)
+	}
 }

@@ -45,6 +45,7 @@ type Error struct {
 	Kind    error  // one of the sentinels above
 	Status  int    // HTTP status from Stripe, 0 when none
 	Code    string // Stripe's error code, e.g. "card_declined"
+	Param   string // the request parameter Stripe names, e.g. "customer"
 	Message string // Stripe's message; safe to show for card errors
 	// PaymentIntentID is set when Stripe reports the intent the error is
 	// about (a declined confirmation).
@@ -114,7 +115,7 @@ func classify(op string, err error) *Error {
 		// have acted, so callers retry with the same idempotency key.
 		return &Error{Op: op, Kind: ErrUnavailable, Message: err.Error(), Err: err}
 	}
-	e := &Error{Op: op, Status: se.HTTPStatusCode, Code: string(se.Code), Message: se.Msg, Err: err}
+	e := &Error{Op: op, Status: se.HTTPStatusCode, Code: string(se.Code), Param: se.Param, Message: se.Msg, Err: err}
 	if se.PaymentIntent != nil {
 		e.PaymentIntentID = se.PaymentIntent.ID
 	}
@@ -131,6 +132,13 @@ func classify(op string, err error) *Error {
 		e.Kind = ErrRejected
 	}
 	return e
+}
+
+// IsMissingCustomer reports a call that named a customer Stripe does not
+// have (deleted in Stripe): resource_missing on the customer parameter.
+func IsMissingCustomer(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Kind == ErrNotFound && e.Param == "customer"
 }
 
 // ready reports a missing key as a classified error without calling Stripe.

@@ -24,20 +24,26 @@ type EventType string
 // The event types the webhook handles. VerifyEvent parses each into its
 // object; any other type is still a valid Event, with no object.
 const (
-	EventPaymentIntentSucceeded     EventType = "payment_intent.succeeded"
-	EventPaymentIntentPaymentFailed EventType = "payment_intent.payment_failed"
-	EventPaymentIntentCanceled      EventType = "payment_intent.canceled"
-	EventInvoicePaid                EventType = "invoice.paid"
-	EventInvoiceCreated             EventType = "invoice.created"
-	EventChargeRefunded             EventType = "charge.refunded"
-	EventChargeDisputeCreated       EventType = "charge.dispute.created"
-	EventChargeDisputeClosed        EventType = "charge.dispute.closed"
+	EventPaymentIntentSucceeded       EventType = "payment_intent.succeeded"
+	EventPaymentIntentPaymentFailed   EventType = "payment_intent.payment_failed"
+	EventPaymentIntentCanceled        EventType = "payment_intent.canceled"
+	EventInvoicePaid                  EventType = "invoice.paid"
+	EventInvoiceCreated               EventType = "invoice.created"
+	EventChargeRefunded               EventType = "charge.refunded"
+	EventChargeDisputeCreated         EventType = "charge.dispute.created"
+	EventChargeDisputeUpdated         EventType = "charge.dispute.updated"
+	EventChargeDisputeFundsWithdrawn  EventType = "charge.dispute.funds_withdrawn"
+	EventChargeDisputeFundsReinstated EventType = "charge.dispute.funds_reinstated"
+	EventChargeDisputeClosed          EventType = "charge.dispute.closed"
+	EventCustomerDeleted              EventType = "customer.deleted"
 )
 
 var handledEventTypes = []EventType{
 	EventPaymentIntentSucceeded, EventPaymentIntentPaymentFailed, EventPaymentIntentCanceled,
 	EventInvoicePaid, EventInvoiceCreated,
-	EventChargeRefunded, EventChargeDisputeCreated, EventChargeDisputeClosed,
+	EventChargeRefunded, EventChargeDisputeCreated, EventChargeDisputeUpdated,
+	EventChargeDisputeFundsWithdrawn, EventChargeDisputeFundsReinstated, EventChargeDisputeClosed,
+	EventCustomerDeleted,
 }
 
 // HandledEventTypes lists the event types VerifyEvent parses into an
@@ -53,12 +59,13 @@ type Event struct {
 	// type we do not handle).
 	ObjectID string
 	// Exactly one of these is set for a handled type, by its prefix:
-	// payment_intent.*, charge.refunded, charge.dispute.*, invoice.*. None
-	// is set for any other type.
+	// payment_intent.*, charge.refunded, charge.dispute.*, invoice.*,
+	// customer.*. None is set for any other type.
 	PaymentIntent *PaymentIntent
 	Charge        *Charge
 	Dispute       *Dispute
 	Invoice       *Invoice
+	Customer      *Customer
 }
 
 // Charge is the part of a refunded charge we use.
@@ -66,6 +73,12 @@ type Charge struct {
 	ID              string
 	PaymentIntentID string
 	AmountRefunded  int64 // cumulative, in the charge's cents
+	// AmountCaptured is what the charge received (its amount, for a charge
+	// captured in full), in Currency.
+	AmountCaptured int64
+	Currency       string
+	// Metadata is the charge's, copied by Stripe from its PaymentIntent.
+	Metadata map[string]string
 }
 
 // Dispute is the part of a dispute we use.
@@ -73,7 +86,12 @@ type Dispute struct {
 	ID              string
 	PaymentIntentID string
 	Amount          int64
-	Status          string // Stripe's, e.g. "needs_response", "won", "lost"
+	Currency        string
+	Status          string // Stripe's, e.g. "warning_needs_response", "needs_response", "won", "lost"
+	// Withdrawals and Reinstatements count the dispute's balance
+	// transactions that took the funds (negative) and gave them back
+	// (positive).
+	Withdrawals, Reinstatements int
 }
 
 // VerifyEvent checks header against every secret (several during a
@@ -125,13 +143,36 @@ func parseEvent(ev stripe.Event) (Event, error) {
 		if err := json.Unmarshal(raw, &ch); err != nil || ch.ID == "" {
 			return Event{}, malformed(out.Type, "charge", err)
 		}
-		out.ObjectID, out.Charge = ch.ID, &Charge{ID: ch.ID, PaymentIntentID: intentID(ch.PaymentIntent), AmountRefunded: ch.AmountRefunded}
-	case EventChargeDisputeCreated, EventChargeDisputeClosed:
+		captured := ch.AmountCaptured
+		if captured == 0 && ch.Status == stripe.ChargeStatusSucceeded {
+			captured = ch.Amount // captured in full: our intents capture automatically
+		}
+		out.ObjectID, out.Charge = ch.ID, &Charge{ID: ch.ID, PaymentIntentID: intentID(ch.PaymentIntent), AmountRefunded: ch.AmountRefunded,
+			AmountCaptured: captured, Currency: string(ch.Currency), Metadata: ch.Metadata}
+	case EventChargeDisputeCreated, EventChargeDisputeUpdated, EventChargeDisputeFundsWithdrawn,
+		EventChargeDisputeFundsReinstated, EventChargeDisputeClosed:
 		var dp stripe.Dispute
 		if err := json.Unmarshal(raw, &dp); err != nil || dp.ID == "" {
 			return Event{}, malformed(out.Type, "dispute", err)
 		}
-		out.ObjectID, out.Dispute = dp.ID, &Dispute{ID: dp.ID, PaymentIntentID: intentID(dp.PaymentIntent), Amount: dp.Amount, Status: string(dp.Status)}
+		d := &Dispute{ID: dp.ID, PaymentIntentID: intentID(dp.PaymentIntent), Amount: dp.Amount, Currency: string(dp.Currency), Status: string(dp.Status)}
+		for _, bt := range dp.BalanceTransactions {
+			switch {
+			case bt == nil:
+			case bt.Amount < 0:
+				d.Withdrawals++
+			case bt.Amount > 0:
+				d.Reinstatements++
+			}
+		}
+		out.ObjectID, out.Dispute = dp.ID, d
+	case EventCustomerDeleted:
+		var cu stripe.Customer
+		if err := json.Unmarshal(raw, &cu); err != nil || cu.ID == "" {
+			return Event{}, malformed(out.Type, "customer", err)
+		}
+		c := customerFrom(&cu)
+		out.ObjectID, out.Customer = cu.ID, &c
 	case EventInvoicePaid, EventInvoiceCreated:
 		var inv stripe.Invoice
 		if err := json.Unmarshal(raw, &inv); err != nil || inv.ID == "" {

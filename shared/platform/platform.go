@@ -24,6 +24,7 @@ import (
 	"example.com/billing/shared/closing"
 	"example.com/billing/shared/config"
 	"example.com/billing/shared/customer"
+	"example.com/billing/shared/dispatch"
 	"example.com/billing/shared/events"
 	"example.com/billing/shared/invoicecredit"
 	"example.com/billing/shared/ledger"
@@ -45,7 +46,10 @@ type Services struct {
 	Outbox         *events.Outbox
 	Deletions      *closing.Service
 	InvoiceCredits *invoicecredit.Service
-	Reconciler     *reconciler.Service
+	// Events applies Stripe events exactly once: the webhook's and those
+	// Reconcile lists.
+	Events     *dispatch.Service
+	Reconciler *reconciler.Service
 	// Verifier checks console tokens; nil when AUTH_* is not configured,
 	// which only the console functions refuse (see Console).
 	Verifier *auth.Verifier
@@ -97,7 +101,8 @@ func New(ctx context.Context, cfg Config, opts Options) (*Services, error) {
 	s.Outbox = events.NewOutbox(fs, events.NewPubSub(ps))
 	s.Deletions = closing.New(fs, s.Ledger, s.Customers, s.Payments, s.Usage, prices, s.Outbox, cfg.Deletion)
 	s.InvoiceCredits = invoicecredit.New(s.Ledger, s.Customers, s.Payments)
-	s.Reconciler = reconciler.New(fs, s.Payments, s.Ledger, cfg.Reconcile)
+	s.Events = dispatch.New(s.Ledger, s.Deletions, s.InvoiceCredits, s.Customers)
+	s.Reconciler = reconciler.New(fs, s.Payments, s.Ledger, s.Events, cfg.Reconcile)
 	// Only the console functions verify tokens; the others run without AUTH_*.
 	s.Verifier, s.verifierErr = auth.NewVerifier(ctx, cfg.Auth)
 	return s, nil

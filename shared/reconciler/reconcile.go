@@ -3,7 +3,9 @@
 // and packages and settles every one that ended (succeeded or canceled)
 // through the same mapping (shared/settlement) and the same exactly-once
 // path as the webhook, so a late webhook after a reconcile, or the reverse,
-// changes nothing. CancelStalePayments cancels top-ups left pending too
+// changes nothing. It then lists Stripe's recent events of every type the
+// webhook handles and applies each through the webhook's own dispatch,
+// with the event's own id (events.go). CancelStalePayments cancels top-ups left pending too
 // long (the user walked away) and credits the ones that turn out to have
 // succeeded.
 package reconciler
@@ -27,6 +29,7 @@ type (
 		PaymentIntentsSince(ctx context.Context, since time.Time, fn func(payments.PaymentIntent) error) error
 		GetPaymentIntent(ctx context.Context, id string) (payments.PaymentIntent, error)
 		CancelPaymentIntent(ctx context.Context, id string) (payments.PaymentIntent, error)
+		EventsSince(ctx context.Context, since time.Time, types []payments.EventType, fn func(payments.Event) error) error
 	}
 	settler interface {
 		Process(ctx context.Context, ev ledger.Event, effect ledger.Effect) (ledger.Outcome, error)
@@ -50,13 +53,15 @@ type Service struct {
 	fs     *firestore.Client
 	stripe intents
 	ledger settler
+	events applier
 	cfg    Config
 	now    func() time.Time
 }
 
-// New wires a Service.
-func New(fs *firestore.Client, stripe intents, l settler, cfg Config) *Service {
-	return &Service{fs: fs, stripe: stripe, ledger: l, cfg: cfg, now: func() time.Time { return time.Now().UTC() }}
+// New wires a Service; events applies the Stripe events Reconcile lists
+// (the webhook's dispatch).
+func New(fs *firestore.Client, stripe intents, l settler, events applier, cfg Config) *Service {
+	return &Service{fs: fs, stripe: stripe, ledger: l, events: events, cfg: cfg, now: func() time.Time { return time.Now().UTC() }}
 }
 
 // WithClock replaces the service's clock.
@@ -66,8 +71,10 @@ func (s *Service) WithClock(now func() time.Time) *Service {
 }
 
 // Report says what a run did; Fixed counts what only this run put right.
+// The counts are of PaymentIntents; Events those of the events replayed.
 type Report struct {
 	Seen, Fixed, Unchanged, Skipped, Failed int
+	Events                                  EventReport
 }
 
 // settle applies the final state of pi through the exactly-once ledger.
@@ -121,7 +128,11 @@ func (s *Service) Reconcile(ctx context.Context) (Report, error) {
 	if err != nil {
 		return r, fmt.Errorf("reconcile: %w", err)
 	}
-	logger.InfoContext(ctx, "reconcile done", "seen", r.Seen, "fixed", r.Fixed, "unchanged", r.Unchanged, "failed", r.Failed)
+	if r.Events, err = s.replayEvents(ctx); err != nil {
+		return r, fmt.Errorf("reconcile: %w", err)
+	}
+	logger.InfoContext(ctx, "reconcile done", "seen", r.Seen, "fixed", r.Fixed, "unchanged", r.Unchanged, "failed", r.Failed,
+		"events_seen", r.Events.Seen, "events_applied", r.Events.Applied, "events_failed", r.Events.Failed)
 	return r, nil
 }
 

@@ -23,7 +23,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := &env{Billing: testenv.NewBilling(t), clock: time.Now().UTC()}
-	e.svc = reconciler.New(e.FS, e.Payments, e.Ledger, reconciler.Config{Window: 72 * time.Hour, StaleAfter: 24 * time.Hour, BatchSize: 10}).
+	e.svc = reconciler.New(e.FS, e.Payments, e.Ledger, e.Services.Events, reconciler.Config{Window: 72 * time.Hour, StaleAfter: 24 * time.Hour, BatchSize: 10}).
 		WithClock(func() time.Time { return e.clock })
 	return e
 }
@@ -164,7 +164,7 @@ func TestCancelStalePayments(t *testing.T) {
 func TestCancelStalePaymentsTakesOnlyTopUps(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.svc = reconciler.New(e.FS, e.Payments, e.Ledger, reconciler.Config{Window: 72 * time.Hour, StaleAfter: 24 * time.Hour, BatchSize: 1}).
+	e.svc = reconciler.New(e.FS, e.Payments, e.Ledger, e.Services.Events, reconciler.Config{Window: 72 * time.Hour, StaleAfter: 24 * time.Hour, BatchSize: 1}).
 		WithClock(func() time.Time { return e.clock })
 	ctx := context.Background()
 	others := []ledger.Transaction{

@@ -23,7 +23,22 @@ func (s *Server) customerRoutes() []route {
 	return []route{
 		{http.MethodPost, "/v1/customers", []string{"email", "metadata[*]"}, s.createCustomer},
 		{http.MethodGet, "/v1/customers/search", searchParams, s.searchCustomers},
+		{http.MethodDelete, "/v1/customers/{customer}", nil, s.deleteCustomer},
 	}
+}
+
+// deleteCustomer deletes a customer as a dashboard user or an integration
+// may: it emits customer.deleted, and from then on the id names no
+// customer (using it is resource_missing).
+func (s *Server) deleteCustomer(c *call) (any, *apiError) {
+	cu, e := s.customers.lookup(c, "customer")
+	if e != nil {
+		return nil, e
+	}
+	s.customers.remove(cu.ID)
+	deleted := map[string]any{"id": cu.ID, "object": "customer", "deleted": true}
+	s.recordEvent("customer.deleted", cu.ID, cu)
+	return deleted, nil
 }
 
 // Customers returns every customer created, oldest first.

@@ -81,6 +81,7 @@ type Server struct {
 	invoiceItems   *store[invoiceItem]
 
 	balanceTransactions *store[balanceTransaction]
+	disputes            *store[dispute]
 }
 
 // Request is one HTTP request the double received, as [Server.Requests]
@@ -114,11 +115,13 @@ func New(t testing.TB) *Server {
 		invoiceItems:   newStore[invoiceItem]("invoiceitem"),
 
 		balanceTransactions: newStore[balanceTransaction]("customer balance transaction"),
+		disputes:            newStore[dispute]("dispute"),
 	}
 	s.routes = slices.Concat(s.customerRoutes(), s.paymentIntentRoutes(), s.paymentMethodRoutes(),
 		s.refundRoutes(), s.invoiceRoutes(), s.invoiceItemRoutes(), s.balanceTransactionRoutes())
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	t.Cleanup(s.srv.Close)
+	s.moneyRoutes()
 	return s
 }
 

@@ -30,6 +30,20 @@ func (st *store[T]) add(id string, v *T) {
 	st.ids = append(st.ids, id)
 }
 
+// remove forgets the object: from then on its id names nothing.
+func (st *store[T]) remove(id string) {
+	i, ok := st.index[id]
+	if !ok {
+		return
+	}
+	delete(st.byID, id)
+	delete(st.index, id)
+	st.ids = append(st.ids[:i], st.ids[i+1:]...)
+	for j := i; j < len(st.ids); j++ {
+		st.index[st.ids[j]] = j
+	}
+}
+
 func (st *store[T]) get(id string) (*T, bool) {
 	v, ok := st.byID[id]
 	return v, ok

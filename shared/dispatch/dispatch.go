@@ -1,0 +1,123 @@
+// Package dispatch applies a verified Stripe event: it chooses the event's
+// effect, runs it through the ledger's exactly-once Process (the event id
+// is recorded in the same Firestore transaction as the effect), then does
+// the follow-up work that lies outside Firestore (completing a paid final
+// invoice's deletion, applying an invoice credit in Stripe). The webhook
+// and Reconcile both apply events through Apply, with the event's own id,
+// so an event is applied alike whoever delivers it, and whichever delivers
+// it second finds a duplicate.
+package dispatch
+
+import (
+	"context"
+
+	"example.com/billing/shared/ledger"
+	"example.com/billing/shared/logging"
+	"example.com/billing/shared/payments"
+	"example.com/billing/shared/settlement"
+)
+
+type (
+	books interface {
+		Process(ctx context.Context, ev ledger.Event, effect ledger.Effect) (ledger.Outcome, error)
+		SettleTopUp(p ledger.Payment) ledger.Effect
+		RefundCharge(r ledger.ChargeRefund) ledger.Effect
+		DisputeChanged(d ledger.Dispute) ledger.Effect
+	}
+	deletions interface {
+		InvoicePaid(inv payments.Invoice) ledger.Effect
+		Advance(ctx context.Context, userID string) error
+	}
+	credits interface {
+		Created(inv payments.Invoice) ledger.Effect
+		Finish(ctx context.Context, userID, invoiceID string) error
+	}
+	customers interface {
+		CustomerDeleted(customerID string) ledger.Effect
+	}
+)
+
+// Service applies events.
+type Service struct {
+	ledger    books
+	deletions deletions
+	credits   credits
+	customers customers
+}
+
+// New wires a Service. The deletion, invoice-credit and customer services
+// may be nil in tests that send none of their events.
+func New(l books, d deletions, c credits, cu customers) *Service {
+	return &Service{ledger: l, deletions: d, credits: c, customers: cu}
+}
+
+// Apply applies ev exactly once and returns what it did (ResultDuplicate
+// when ev's id was applied before). An error means nothing was recorded:
+// the sender retries.
+func (s *Service) Apply(ctx context.Context, ev payments.Event) (ledger.Outcome, error) {
+	out, err := s.ledger.Process(ctx, ledger.Event{ID: ev.ID, Type: string(ev.Type), ObjectID: ev.ObjectID}, s.Effect(ev))
+	if err != nil {
+		return ledger.Outcome{}, err
+	}
+	logger := logging.FromContext(ctx)
+	// A paid final invoice has work outside Firestore (cards, the
+	// account-deleted event). It runs from the recorded state, also on a
+	// duplicate delivery (the first one may have died right after the
+	// commit); what fails here the deletion sweep finishes.
+	settled := out.UserID != "" && (out.Result == ledger.ResultApplied || out.Result == ledger.ResultDuplicate)
+	if ev.Type == payments.EventInvoicePaid && settled {
+		if err := s.deletions.Advance(ctx, out.UserID); err != nil {
+			logger.WarnContext(ctx, "deletion not completed yet; the sweep will finish it", "user_id", out.UserID, "error", err.Error())
+		}
+	}
+	// Likewise the credit recorded for a new invoice is applied in Stripe
+	// from its ledger entry; Reconcile finishes what fails here.
+	if ev.Type == payments.EventInvoiceCreated && settled {
+		if err := s.credits.Finish(ctx, out.UserID, ev.ObjectID); err != nil {
+			logger.WarnContext(ctx, "invoice credit not applied in Stripe yet; reconcile will finish it", "user_id", out.UserID, "error", err.Error())
+		}
+	}
+	return out, nil
+}
+
+// Effect chooses what an event does (Apply runs it). The port has parsed
+// the object of every type handled here (a malformed one never gets this
+// far); unknown types are recorded as ignored, so that their redeliveries
+// are recognised as duplicates too.
+func (s *Service) Effect(ev payments.Event) ledger.Effect {
+	switch ev.Type {
+	case payments.EventPaymentIntentSucceeded:
+		return s.ledger.SettleTopUp(settlement.Payment(*ev.PaymentIntent, ledger.StatusSucceeded))
+	case payments.EventPaymentIntentPaymentFailed:
+		return s.ledger.SettleTopUp(settlement.Payment(*ev.PaymentIntent, ledger.StatusFailed))
+	case payments.EventPaymentIntentCanceled:
+		return s.ledger.SettleTopUp(settlement.Payment(*ev.PaymentIntent, ledger.StatusCanceled))
+	case payments.EventChargeRefunded:
+		ch := ev.Charge
+		return s.ledger.RefundCharge(ledger.ChargeRefund{PaymentIntentID: ch.PaymentIntentID, ChargeID: ch.ID, AmountRefunded: ch.AmountRefunded,
+			AmountCaptured: ch.AmountCaptured, Currency: ch.Currency,
+			UserID: ch.Metadata[payments.MetadataUserID], TransactionID: ch.Metadata[payments.MetadataTransactionID]})
+	case payments.EventChargeDisputeCreated, payments.EventChargeDisputeUpdated, payments.EventChargeDisputeClosed:
+		return s.ledger.DisputeChanged(disputeOf(ev.Dispute, ""))
+	case payments.EventChargeDisputeFundsWithdrawn:
+		return s.ledger.DisputeChanged(disputeOf(ev.Dispute, ledger.DisputeFundsWithdrawn))
+	case payments.EventChargeDisputeFundsReinstated:
+		return s.ledger.DisputeChanged(disputeOf(ev.Dispute, ledger.DisputeFundsReinstated))
+	case payments.EventCustomerDeleted:
+		if s.customers == nil {
+			return ledger.Ignore("customer events are not wired here")
+		}
+		return s.customers.CustomerDeleted(ev.Customer.ID)
+	case payments.EventInvoiceCreated:
+		return s.credits.Created(*ev.Invoice)
+	case payments.EventInvoicePaid:
+		return s.deletions.InvoicePaid(*ev.Invoice)
+	default:
+		return ledger.Ignore("event type not handled")
+	}
+}
+
+func disputeOf(d *payments.Dispute, stage string) ledger.Dispute {
+	return ledger.Dispute{ID: d.ID, PaymentIntentID: d.PaymentIntentID, Amount: d.Amount, Currency: d.Currency, Status: d.Status,
+		Stage: stage, Withdrawals: d.Withdrawals, Reinstatements: d.Reinstatements}
+}
