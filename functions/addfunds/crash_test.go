@@ -1,6 +1,7 @@
 package addfunds_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -106,5 +107,33 @@ func TestChargedButNotRecordedTellsTheTruthAndRetriesFindTheCharge(t *testing.T)
 				t.Errorf("transactions = %+v, want one with the intent recorded", txs)
 			}
 		})
+	}
+}
+
+// Stripe's "idempotency key in use" (409: another request with the key is
+// still being processed) means in progress, never failed: the transaction
+// stays pending and the retry answers with the payment.
+func TestIdempotencyKeyInUseIsInProgressNotFailed(t *testing.T) {
+	t.Parallel()
+	b := testenv.NewBilling(t)
+	h := newServer(b)
+	if _, err := b.Customers.Ensure(context.Background(), "u1", "u1@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	token := b.Issuer.Token(t, "u1", "u1@example.com")
+	b.Stripe.FailNext(3, http.StatusConflict) // the create, and stripe-go's two retries
+	first := post(t, h, token, map[string]any{"amount": 2500}, "order-409")
+	if first.Status != http.StatusServiceUnavailable || !strings.Contains(first.Body["error"].(map[string]any)["message"].(string), "still being processed") {
+		t.Fatalf("first answer = %d %s, want 503 saying the payment is in progress", first.Status, first.Raw)
+	}
+	if txs := history(t, b, "u1"); len(txs) != 1 || txs[0].Status != ledger.StatusPending {
+		t.Fatalf("transactions = %+v, want one still pending (not failed)", txs)
+	}
+	retry := post(t, h, token, map[string]any{"amount": 2500}, "order-409")
+	if retry.Status != http.StatusOK {
+		t.Fatalf("retry = %d %s", retry.Status, retry.Raw)
+	}
+	if txs := history(t, b, "u1"); len(txs) != 1 || txs[0].Status != ledger.StatusPending || txs[0].PaymentIntentID != retry.Body["paymentIntentId"] {
+		t.Errorf("transactions = %+v, want the one pending transaction with its intent", txs)
 	}
 }

@@ -22,6 +22,7 @@ var (
 	errAccountClosing    = httpx.Errorf(http.StatusConflict, "account_pending_deletion", "This account is being deleted; no new payments can be made. Cancel the deletion first to add funds.")
 	errPackagePending    = httpx.Errorf(http.StatusConflict, "package_purchase_pending", "A package purchase for this account is already under way; complete or cancel it before buying another.")
 	errStorage           = httpx.Errorf(http.StatusServiceUnavailable, "temporarily_unavailable", "We could not record the payment right now; nothing was charged. Please try again in a minute.")
+	errInProgress        = httpx.Errorf(http.StatusServiceUnavailable, "temporarily_unavailable", "This payment is still being processed by the payment provider; retry with the same Idempotency-Key in a moment to see its outcome.")
 	errNotRecorded       = httpx.Errorf(http.StatusServiceUnavailable, "temporarily_unavailable", "The payment reached the payment provider but could not be recorded here, so your card may have been charged. Nothing is lost: a charge is credited to your balance automatically. Retry with the same Idempotency-Key to see the payment's outcome without paying twice.")
 )
 
@@ -43,6 +44,7 @@ var errs = httpx.Errors{
 		{Err: checkout.ErrBadIdempotencyKey, Answer: errBadKey},
 		{Err: checkout.ErrAccountClosing, Answer: errAccountClosing},
 		{Err: checkout.ErrNotRecorded, Answer: errNotRecorded},
+		{Err: checkout.ErrInProgress, Answer: errInProgress},
 		{Err: ledger.ErrPackagePurchased, Answer: errAlreadyPurchased},
 		{Err: ledger.ErrPackagePending, Answer: errPackagePending},
 	},

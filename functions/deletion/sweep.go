@@ -12,6 +12,7 @@ import (
 type (
 	advancer interface {
 		Sweep(ctx context.Context, limit int) (advanced, failed int, err error)
+		FinishReturns(ctx context.Context, limit int) (int, error)
 	}
 	flusher interface {
 		FlushPending(ctx context.Context, limit int) (int, error)
@@ -26,8 +27,14 @@ func Sweep(d advancer, o flusher, batch int) platform.EventHandler {
 		if err != nil {
 			return err
 		}
+		// Payments that landed on closing accounts go back to their cards;
+		// one that fails is tried again by the next run.
+		returned, rerr := d.FinishReturns(ctx, batch)
+		if rerr != nil {
+			logging.FromContext(ctx).WarnContext(ctx, "payments to closing accounts not all returned yet", "error", rerr.Error())
+		}
 		published, perr := o.FlushPending(ctx, batch)
-		logging.FromContext(ctx).InfoContext(ctx, "deletion sweep done", "advanced", advanced, "failed", failed, "published", published)
+		logging.FromContext(ctx).InfoContext(ctx, "deletion sweep done", "advanced", advanced, "failed", failed, "returned", returned, "published", published)
 		return perr
 	}
 }

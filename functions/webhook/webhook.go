@@ -38,6 +38,7 @@ type (
 	deletions interface {
 		InvoicePaid(inv payments.Invoice) ledger.Effect
 		Advance(ctx context.Context, userID string) error
+		ReturnPayment(ctx context.Context, userID, entryID string) error
 	}
 	credits interface {
 		Created(inv payments.Invoice) ledger.Effect

@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -32,6 +33,11 @@ var ErrAccountClosing = account.ErrClosing
 // still finds the transaction by the intent's metadata, and a retry with the
 // same Idempotency-Key answers with the intent's real outcome.
 var ErrNotRecorded = errors.New("the payment was sent to Stripe but not recorded")
+
+// ErrInProgress: Stripe is still processing a request with this payment's
+// idempotency key (409): the payment is in progress, not failed; a retry
+// answers with its outcome.
+var ErrInProgress = errors.New("the payment is still being processed")
 
 // ErrBadIdempotencyKey: a client key we cannot use.
 var ErrBadIdempotencyKey = errors.New("the Idempotency-Key header must be 1 to 255 printable characters")
@@ -255,10 +261,15 @@ func (s *Service) replay(ctx context.Context, tx ledger.Transaction) (Started, e
 	return Started{Transaction: tx, Intent: pi}, nil
 }
 
-// failed records why no payment could start and returns the cause.
+// failed records why no payment could start and returns the cause. Stripe's
+// "idempotency key in use" (409) is a payment in progress, never a failure:
+// nothing is recorded and a retry finds the outcome.
 func (s *Service) failed(ctx context.Context, tx ledger.Transaction, cause error) error {
 	code, message, piID := FailureProviderUnavailable, "The payment provider could not be reached.", ""
 	var pe *payments.Error
+	if errors.As(cause, &pe) && pe.Status == http.StatusConflict {
+		return fmt.Errorf("start payment %s: %w: %w", tx.ID, ErrInProgress, cause)
+	}
 	if errors.As(cause, &pe) {
 		piID = pe.PaymentIntentID
 		if errors.Is(cause, payments.ErrCardDeclined) {

@@ -27,6 +27,7 @@ type (
 	deletions interface {
 		InvoicePaid(inv payments.Invoice) ledger.Effect
 		Advance(ctx context.Context, userID string) error
+		ReturnPayment(ctx context.Context, userID, entryID string) error
 	}
 	credits interface {
 		Created(inv payments.Invoice) ledger.Effect
@@ -68,6 +69,13 @@ func (s *Service) Apply(ctx context.Context, ev payments.Event) (ledger.Outcome,
 	if ev.Type == payments.EventInvoicePaid && settled {
 		if err := s.deletions.Advance(ctx, out.UserID); err != nil {
 			logger.WarnContext(ctx, "deletion not completed yet; the sweep will finish it", "user_id", out.UserID, "error", err.Error())
+		}
+	}
+	// A payment that succeeded on a closing or deleted account goes back
+	// to its card; the deletion sweep finishes what fails here.
+	if out.ReturnEntryID != "" && out.Result == ledger.ResultApplied {
+		if err := s.deletions.ReturnPayment(ctx, out.UserID, out.ReturnEntryID); err != nil {
+			logger.WarnContext(ctx, "payment to a closing account not returned yet; the deletion sweep will", "user_id", out.UserID, "error", err.Error())
 		}
 	}
 	// Likewise the credit recorded for a new invoice is applied in Stripe

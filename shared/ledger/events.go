@@ -40,6 +40,10 @@ type Outcome struct {
 	UserID        string
 	TransactionID string
 	Amount        int64 // amount credited or debited, when applied
+	// ReturnEntryID names the pending refund entry of a payment that
+	// succeeded on a closing or deleted account: the caller makes that
+	// refund in Stripe (ReturnPayment), and the deletion sweep finishes it.
+	ReturnEntryID string
 }
 
 // Effect applies an event inside a Firestore transaction. It must do all of

@@ -130,6 +130,11 @@ func proven(t Transaction, p Payment, acct accountFacts) (s Settlement, credited
 	if s.Change.PaymentIntentID != nil {
 		t.PaymentIntentID = *s.Change.PaymentIntentID
 	}
+	if s.Change.Refunded != nil {
+		// A payment to a closing account goes back whole (settle's return):
+		// no reversal can take more of it.
+		t.RefundedAmount = *s.Change.Refunded
+	}
 	return s, t, true, nil
 }
 

@@ -32,7 +32,13 @@ type accountFacts struct {
 	// Plan is the package plan the account already holds: a package's
 	// credit is granted once per account.
 	Plan string
+	// Closing: the account is being deleted, or is: no money lands on it.
+	Closing bool
 }
+
+// ReturnEntryPrefix starts the id of the refund entry that sends a payment
+// made to a closing or deleted account back to its card.
+const ReturnEntryPrefix = "returned_"
 
 // TopUpChange is the fields of a top-up that a settlement writes, besides
 // updatedAt; nil fields are left as they are. Only what changes is written:
@@ -98,6 +104,25 @@ func settle(p Payment, stored *Transaction, acct accountFacts) (Settlement, erro
 		}
 		s := Settlement{Credit: p.AmountReceived, IndexIntent: mayLackIndex(t),
 			Change: &TopUpChange{Status: StatusSucceeded, Credited: true}}
+		if acct.Closing {
+			// Money lands only on a live account. A payment that succeeds
+			// on a closing or deleted one (it raced the deletion, or was
+			// paid late with another card) is recorded as received and, in
+			// the same transaction, owed back to its card in full: the
+			// balance does not move, and the caller makes the refund.
+			received := p.AmountReceived
+			s.Credit, s.Change.Amount, s.Change.Refunded = received, &received, &received
+			if t.PaymentIntentID != p.PaymentIntentID {
+				s.Change.PaymentIntentID = &p.PaymentIntentID
+			}
+			entry := Transaction{ID: ReturnEntryPrefix + t.ID, UserID: t.UserID, Type: TypeRefund, Amount: -received,
+				Currency: t.Currency, Status: StatusPending, PaymentIntentID: p.PaymentIntentID, SourceTransactionID: t.ID}
+			s.Entries = []Transaction{entry}
+			out.Result, out.Amount, out.ReturnEntryID = ResultApplied, 0, entry.ID
+			out.Detail = "the account is closing or deleted: the payment goes back to its card"
+			s.Outcome = out
+			return s, nil
+		}
 		switch {
 		case t.Type == TypePackagePurchase && acct.Plan != "":
 			// Refused at checkout, but two purchases can both be paid

@@ -337,9 +337,10 @@ func (l *Ledger) SettleTopUp(p Payment) Effect {
 }
 
 // accountFactsIn reads, inside tx, what settling t needs of its account:
-// only a package purchase not yet credited needs anything (its plan).
+// a top-up not yet credited needs to know whether the account may still
+// receive money, and a package purchase its plan.
 func (l *Ledger) accountFactsIn(tx *firestore.Transaction, t Transaction) (accountFacts, error) {
-	if t.Type != TypePackagePurchase || t.Credited {
+	if t.Credited {
 		return accountFacts{}, nil
 	}
 	acct, err := l.accounts.GetIn(tx, t.UserID)
@@ -349,7 +350,7 @@ func (l *Ledger) accountFactsIn(tx *firestore.Transaction, t Transaction) (accou
 	if err != nil {
 		return accountFacts{}, err
 	}
-	return accountFacts{Plan: acct.Plan}, nil
+	return accountFacts{Plan: acct.Plan, Closing: acct.MayReceiveMoney() != nil}, nil
 }
 
 // write carries out, inside tx, what a settlement (or a reversal) decided
