@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/big"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"example.com/billing/shared/metering"
 	"example.com/billing/shared/payments"
 	"example.com/billing/shared/settlement"
+	"example.com/billing/shared/testsupport/stripetest"
 	"example.com/billing/shared/testsupport/testenv"
 )
 
@@ -413,5 +415,41 @@ func TestDeletionCancelsEveryIntentThatCouldStillBePaid(t *testing.T) {
 	}
 	if pi, _ := e.Stripe.PaymentIntent(pis[0].ID); pi.Status != stripe.PaymentIntentStatusCanceled {
 		t.Errorf("the declined top-up's intent is %s after the deletion request, want canceled", pi.Status)
+	}
+}
+
+// Refunds at deletion go only to charges that can take them: a charged-back
+// top-up refuses refunds (charge_disputed), so the balance goes back to the
+// other card, in full.
+func TestDeletionRefundsSkipChargedBackTopUps(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	older := e.fund(t, 2500)
+	newer := e.fund(t, 1000)
+	if _, err := e.Stripe.OpenDispute(newer, 0, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, sev := range e.Stripe.Events() {
+		if !strings.HasPrefix(sev.Type, "charge.dispute.") {
+			continue
+		}
+		ev, err := payments.VerifyEvent(sev.Payload, stripetest.SignatureHeader(sev.Payload, testenv.WebhookSecret, time.Now()), []string{testenv.WebhookSecret})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Services.Events.Apply(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b, err := e.Ledger.Balance(ctx, "u1"); err != nil || b.Amount != 2500 {
+		t.Fatalf("balance after the chargeback = %d, %v; want 2500", b.Amount, err)
+	}
+	d, err := e.d.Request(ctx, "u1", "u1@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.State != closing.StateDeleted || len(d.Refunds) != 1 || d.Refunds[0].PaymentIntentID != older || d.Refunds[0].Amount != 2500 || d.Refunds[0].RefundID == "" {
+		t.Errorf("deletion = %s %+v; want deleted, 2500 refunded to the card that was not charged back", d.State, d.Refunds)
 	}
 }
