@@ -29,21 +29,6 @@ import (
 const maxEventBytes = 1 << 20
 
 type (
-	events interface {
-		Process(ctx context.Context, ev ledger.Event, effect ledger.Effect) (ledger.Outcome, error)
-		SettleTopUp(p ledger.Payment) ledger.Effect
-		RefundCharge(r ledger.ChargeRefund) ledger.Effect
-		DisputeChanged(d ledger.Dispute) ledger.Effect
-	}
-	deletions interface {
-		InvoicePaid(inv payments.Invoice) ledger.Effect
-		Advance(ctx context.Context, userID string) error
-		ReturnPayment(ctx context.Context, userID, entryID string) error
-	}
-	credits interface {
-		Created(inv payments.Invoice) ledger.Effect
-		Finish(ctx context.Context, userID, invoiceID string) error
-	}
 	applier interface {
 		Apply(ctx context.Context, ev payments.Event) (ledger.Outcome, error)
 	}
@@ -59,7 +44,7 @@ type Server struct {
 // and applies them through l, d and c (see dispatch.New). The deletion and
 // invoice-credit services may be nil in tests that send no invoice events;
 // customer events are ignored (New wires them).
-func NewServer(secrets []string, l events, d deletions, c credits) *Server {
+func NewServer(secrets []string, l dispatch.Books, d dispatch.Deletions, c dispatch.Credits) *Server {
 	return &Server{secrets: secrets, events: dispatch.New(l, d, c, nil)}
 }
 

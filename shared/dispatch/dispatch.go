@@ -18,37 +18,41 @@ import (
 )
 
 type (
-	books interface {
+	// Books is what applying an event needs of the ledger.
+	Books interface {
 		Process(ctx context.Context, ev ledger.Event, effect ledger.Effect) (ledger.Outcome, error)
 		SettleTopUp(p ledger.Payment) ledger.Effect
 		RefundCharge(r ledger.ChargeRefund) ledger.Effect
 		DisputeChanged(d ledger.Dispute) ledger.Effect
 	}
-	deletions interface {
+	// Deletions is what it needs of the deletion service.
+	Deletions interface {
 		InvoicePaid(inv payments.Invoice) ledger.Effect
 		Advance(ctx context.Context, userID string) error
 		ReturnPayment(ctx context.Context, userID, entryID string) error
 	}
-	credits interface {
+	// Credits is what it needs of the invoice-credit service.
+	Credits interface {
 		Created(inv payments.Invoice) ledger.Effect
 		Finish(ctx context.Context, userID, invoiceID string) error
 	}
-	customers interface {
+	// Customers is what it needs of the customer service.
+	Customers interface {
 		CustomerDeleted(customerID string) ledger.Effect
 	}
 )
 
 // Service applies events.
 type Service struct {
-	ledger    books
-	deletions deletions
-	credits   credits
-	customers customers
+	ledger    Books
+	deletions Deletions
+	credits   Credits
+	customers Customers
 }
 
 // New wires a Service. The deletion, invoice-credit and customer services
 // may be nil in tests that send none of their events.
-func New(l books, d deletions, c credits, cu customers) *Service {
+func New(l Books, d Deletions, c Credits, cu Customers) *Service {
 	return &Service{ledger: l, deletions: d, credits: c, customers: cu}
 }
 
