@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math/big"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -23,6 +24,7 @@ import (
 	"example.com/billing/shared/closing"
 	"example.com/billing/shared/fault"
 	"example.com/billing/shared/ledger"
+	"example.com/billing/shared/metering"
 	"example.com/billing/shared/payments"
 	"example.com/billing/shared/store"
 	"example.com/billing/shared/testsupport/stripetest"
@@ -85,6 +87,7 @@ type sim struct {
 	intentOf  map[string]*simUser
 	customerO map[string]*simUser
 	orphans   []string
+	kinds     map[string]int // how often each lifecycle step happened, across users
 
 	deliveries, crashes, drops, dups atomic.Int64
 	events                           atomic.Int64
@@ -102,6 +105,8 @@ type simUser struct {
 
 	intents  []string          // every top-up intent started
 	paid     []string          // succeeded intents
+	credit   map[string]int64  // what a paid package intent credits (a card top-up: what it charged)
+	pkg      bool              // a package purchase was started
 	disputed map[string]string // intent -> its dispute
 	open     []string          // disputes not closed yet
 	invoices []string          // draft invoices to finalize
@@ -110,13 +115,14 @@ type simUser struct {
 
 func newSim(t *testing.T, seed uint64, users int) *sim {
 	c := testenv.NewClosing(t)
-	s := &sim{Closing: c, seed: seed, intentOf: map[string]*simUser{}, customerO: map[string]*simUser{}}
+	s := &sim{Closing: c, seed: seed, intentOf: map[string]*simUser{}, customerO: map[string]*simUser{}, kinds: map[string]int{}}
 	s.hook = webhook.NewServer([]string{testenv.WebhookSecret}, c.Ledger, c.Deletions, c.Services.InvoiceCredits)
 	for i := range users {
 		s.users = append(s.users, &simUser{
 			id:       fmt.Sprintf("sim%d", i),
 			rng:      rand.New(rand.NewPCG(seed, uint64(i))),
 			disputed: map[string]string{},
+			credit:   map[string]int64{},
 		})
 	}
 	return s
@@ -124,6 +130,13 @@ func newSim(t *testing.T, seed uint64, users int) *sim {
 
 func (u *simUser) logf(format string, args ...any) {
 	u.history = append(u.history, fmt.Sprintf(format, args...))
+}
+
+// count tallies a lifecycle step, so the log shows what a run covered.
+func (s *sim) count(kind string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.kinds[kind]++
 }
 
 // each runs f for every user, simWorkers at a time.
@@ -178,12 +191,21 @@ func (s *sim) run(t *testing.T) {
 			t.Errorf("seed %d: sweep: %v", s.seed, err)
 		}
 		s.collect()
-		s.each(func(u *simUser) { s.flush(t, u, true) })
+		s.each(func(u *simUser) {
+			s.payFinalInvoice(t, u)
+			s.flush(t, u, true)
+		})
 		s.reconcile(t, ctx)
 	}
 
 	t.Logf("seed %d: %d users, %d events, %d deliveries (%d crashed, %d duplicated, %d dropped) in %v",
 		s.seed, len(s.users), s.events.Load(), s.deliveries.Load(), s.crashes.Load(), s.dups.Load(), s.drops.Load(), time.Since(start).Round(time.Second))
+	var kinds []string
+	for k, n := range s.kinds {
+		kinds = append(kinds, fmt.Sprintf("%s=%d", k, n))
+	}
+	slices.Sort(kinds)
+	t.Logf("seed %d: %s", s.seed, strings.Join(kinds, " "))
 	s.check(t, ctx)
 }
 
@@ -327,33 +349,44 @@ func (s *sim) act(t *testing.T, u *simUser) {
 	sc := s.Stripe.Client()
 	switch r := u.rng.IntN(100); {
 	case r < 40 || len(u.paid) == 0:
-		amount := int64(1000 + 100*u.rng.IntN(40))
+		amount, credit, typ, what := int64(1000+100*u.rng.IntN(40)), int64(0), ledger.TypeCardTopUp, "top-up"
+		if !u.pkg && u.rng.IntN(5) == 0 {
+			// A partner package: one per account, its credit above its price.
+			u.pkg, amount, credit, typ, what = true, 10000, 15000, ledger.TypePackagePurchase, "package"
+		}
 		started, err := s.Checkout.Start(ctx, checkout.Payment{UserID: u.id, Email: u.id + "@example.com",
-			Type: ledger.TypeCardTopUp, Charge: amount, Credit: amount, Currency: "usd"})
+			Type: typ, Charge: amount, Credit: max(credit, amount), Currency: "usd", PackageID: map[bool]string{true: "partner"}[credit > 0]})
 		if err != nil {
-			t.Errorf("seed %d user %s: start a top-up: %v", s.seed, u.id, err)
+			t.Errorf("seed %d user %s: start a %s: %v", s.seed, u.id, what, err)
 			return
 		}
 		pi := started.Intent.ID
 		s.own(ctx, u, pi)
 		u.intents = append(u.intents, pi)
+		if credit > 0 {
+			u.credit[pi] = credit
+		}
 		switch o := u.rng.IntN(100); {
 		case o < 60:
-			u.logf("top-up %d %s: paid", amount, pi)
+			s.count(what + " paid")
+			u.logf("%s %d %s: paid", what, amount, pi)
 			s.ok(t, u)(s.Stripe.SucceedPaymentIntent(pi))
 			u.paid = append(u.paid, pi)
 		case o < 75:
-			u.logf("top-up %d %s: declined, paid with another card", amount, pi)
+			s.count(what + " declined, paid with another card")
+			u.logf("%s %d %s: declined, paid with another card", what, amount, pi)
 			s.ok(t, u)(s.Stripe.FailPaymentIntent(pi, "insufficient_funds"))
 			s.ok(t, u)(s.Stripe.SucceedPaymentIntent(pi))
 			u.paid = append(u.paid, pi)
 		case o < 90:
-			u.logf("top-up %d %s: declined, abandoned (canceled)", amount, pi)
+			s.count(what + " declined, canceled")
+			u.logf("%s %d %s: declined, abandoned (canceled)", what, amount, pi)
 			s.ok(t, u)(s.Stripe.FailPaymentIntent(pi, ""))
 			_, err := sc.PaymentIntents.Cancel(pi, &stripe.PaymentIntentCancelParams{CancellationReason: stripe.String("abandoned")})
 			s.ok(t, u)(nil, err)
 		default:
-			u.logf("top-up %d %s: declined, left", amount, pi)
+			s.count(what + " declined, left")
+			u.logf("%s %d %s: declined, left", what, amount, pi)
 			s.ok(t, u)(s.Stripe.FailPaymentIntent(pi, ""))
 		}
 	case r < 60:
@@ -372,6 +405,7 @@ func (s *sim) act(t *testing.T, u *simUser) {
 			what = fmt.Sprint(amount)
 		}
 		_, err := sc.Refunds.New(params)
+		s.count("refund " + map[bool]string{true: "full", false: "partial"}[full] + ": " + errText(err))
 		u.logf("refund %s of %s: %s", what, pi, errText(err))
 	case r < 75:
 		pi := u.paid[u.rng.IntN(len(u.paid))]
@@ -388,6 +422,7 @@ func (s *sim) act(t *testing.T, u *simUser) {
 		id, err := s.Stripe.OpenDispute(pi, amount, inquiry)
 		u.logf("open dispute %s on %s (inquiry %v, amount %d): %s", id, pi, inquiry, amount, errText(err))
 		if err == nil {
+			s.count(map[bool]string{true: "inquiry", false: "chargeback"}[inquiry] + " opened")
 			u.disputed[pi] = id
 			u.open = append(u.open, id)
 		}
@@ -398,11 +433,13 @@ func (s *sim) act(t *testing.T, u *simUser) {
 		d, _ := s.Stripe.Dispute(id)
 		if strings.HasPrefix(string(d.Status), "warning_") && u.rng.IntN(2) == 0 {
 			_, err := sc.Refunds.New(&stripe.RefundParams{PaymentIntent: stripe.String(d.PaymentIntent.ID)})
+			s.count("inquiry settled by a refund")
 			u.logf("inquiry %s settled by a full refund: %s", id, errText(err))
 			return
 		}
 		won := u.rng.IntN(2) == 0
 		err := s.Stripe.CloseDispute(id, won)
+		s.count(fmt.Sprintf("dispute closed won=%v", won))
 		u.logf("close dispute %s won=%v: %s", id, won, errText(err))
 	default:
 		acct, err := s.Customers.Ensure(ctx, u.id, u.id+"@example.com")
@@ -423,6 +460,7 @@ func (s *sim) act(t *testing.T, u *simUser) {
 			t.Errorf("seed %d user %s: invoice: %v", s.seed, u.id, err)
 			return
 		}
+		s.count("invoice")
 		u.logf("invoice %s of %d created (draft)", inv.ID, due)
 		u.invoices = append(u.invoices, inv.ID)
 	}
@@ -485,19 +523,48 @@ func (s *sim) finishInvoice(t *testing.T, u *simUser, id string) {
 	}
 }
 
+// payFinalInvoice is the customer paying a final invoice the sweep sent
+// (the request itself could not: it crashed before recording it).
+func (s *sim) payFinalInvoice(t *testing.T, u *simUser) {
+	if u.deletion != "requested" {
+		return
+	}
+	d, err := s.Deletions.Get(context.Background(), nil, u.id)
+	if err != nil || d.State != closing.StateAwaitingPayment || d.InvoiceID == "" {
+		return
+	}
+	_, err = s.Stripe.PayInvoice(d.InvoiceID)
+	s.count("deletion's final invoice, sent by the sweep, paid")
+	u.logf("final invoice %s (sent by the sweep) paid: %s", d.InvoiceID, errText(err))
+}
+
+// use reports storage worth cents at the default price ($4 per TB-month:
+// 1.8e12 byte-hours a cent).
+func (s *sim) use(t *testing.T, u *simUser, cents int64) {
+	start := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	r := metering.Report{ReportID: fmt.Sprintf("r%d", len(u.history)), UserID: u.id, ProjectID: "p1", PeriodStart: start, PeriodEnd: start.Add(720 * time.Hour),
+		StorageByteHours: new(big.Rat).SetInt64(cents * 1_800_000_000_000), EgressBytes: new(big.Rat), SegmentHours: new(big.Rat)}
+	if _, err := s.Services.Usage.Save(context.Background(), r); err != nil {
+		t.Errorf("seed %d user %s: usage: %v", s.seed, u.id, err)
+	}
+	u.logf("usage of %d cents reported", cents)
+}
+
 // closeAccount plays the deletion phase: none, a deletion (refunds, or a
-// final invoice for a month of usage, paid), or a deletion canceled while
-// its final invoice is unpaid.
+// final invoice for usage, paid), or a deletion canceled while its final
+// invoice is unpaid (then, sometimes, the invoice paid and the account
+// deleted by a second request).
 func (s *sim) closeAccount(t *testing.T, u *simUser) {
 	ctx := context.Background()
 	r := u.rng.IntN(100)
-	if r < 40 {
+	if r < 30 {
 		u.deletion = "none"
+		s.count("deletion none")
 		return
 	}
-	usage := r >= 70
+	usage := r >= 55
 	if usage {
-		s.UseOneMonth(t, u.id)
+		s.use(t, u, 100*(1+u.rng.Int64N(150)))
 	}
 	inj, crash := fault.New(), "none"
 	if u.rng.IntN(3) == 0 {
@@ -513,6 +580,7 @@ func (s *sim) closeAccount(t *testing.T, u *simUser) {
 	var blocked *closing.BlockedError
 	if errors.As(err, &blocked) {
 		u.deletion = "blocked"
+		s.count("deletion blocked")
 		u.logf("request deletion (usage %v): blocked: %v", usage, blocked.Check.Reasons)
 		return
 	}
@@ -527,17 +595,39 @@ func (s *sim) closeAccount(t *testing.T, u *simUser) {
 	}
 	u.deletion = "requested"
 	if d.InvoiceID == "" {
+		s.count("deletion without invoice")
 		return
 	}
 	if u.rng.IntN(3) == 0 {
 		d, err := s.Deletions.Cancel(ctx, u.id)
 		u.logf("cancel deletion: %s %s", d.State, errText(err))
-		if err == nil {
-			u.deletion = "canceled"
+		if err != nil {
+			return
+		}
+		s.count("deletion canceled")
+		u.deletion = "canceled"
+		if u.rng.IntN(2) == 0 {
+			return
+		}
+		_, err = s.Stripe.PayInvoice(d.InvoiceID)
+		u.logf("canceled deletion's invoice %s paid: %s", d.InvoiceID, errText(err))
+		s.flush(t, u, true)
+		if _, err := s.Deletions.Request(ctx, u.id, u.id+"@example.com"); err != nil {
+			u.logf("request deletion again: %s", errText(err))
+			return
+		}
+		d, _ = s.Deletions.Get(ctx, nil, u.id)
+		u.logf("request deletion again: %s", d.State)
+		s.count("deletion canceled, invoice paid, requested again")
+		u.deletion = "requested"
+		if d.InvoiceID != "" && d.State == closing.StateAwaitingPayment {
+			_, err = s.Stripe.PayInvoice(d.InvoiceID)
+			u.logf("final invoice %s paid: %s", d.InvoiceID, errText(err))
 		}
 		return
 	}
 	_, err = s.Stripe.PayInvoice(d.InvoiceID)
+	s.count("deletion with its final invoice paid")
 	u.logf("final invoice %s paid: %s", d.InvoiceID, errText(err))
 }
 
@@ -588,7 +678,14 @@ func (s *sim) check(t *testing.T, ctx context.Context) {
 					disputed -= bt.Amount
 				}
 			}
-			oracle += p.AmountReceived - min(refunded[pi]+disputed, p.AmountReceived)
+			// A package credits more than it charged: its reversals debit
+			// their share of the credit (rounded down), as settle decides.
+			credit := p.AmountReceived
+			if c, ok := u.credit[pi]; ok {
+				credit = c
+			}
+			back := min(refunded[pi]+disputed, p.AmountReceived)
+			oracle += credit - credit*back/p.AmountReceived
 		}
 		acct, err := s.Customers.Get(ctx, u.id)
 		if err != nil {
