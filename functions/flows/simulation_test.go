@@ -47,13 +47,26 @@ import (
 // TestSimulation -sim.seed=N. A failure prints the seed, the invariant and
 // that user's history.
 var (
-	simSeeds = flag.Int("sim.seeds", 3, "simulation: how many seeds to run (1..N)")
+	simSeeds = flag.Int("sim.seeds", 4, "simulation: how many seeds to run (1..N)")
 	simSeed  = flag.Uint64("sim.seed", 0, "simulation: run only this seed")
-	simUsers = flag.Int("sim.users", 12, "simulation: users per seed")
+	simUsers = flag.Int("sim.users", 15, "simulation: users per seed")
 	// Lifecycles the books do not survive yet (see the package's issue 11
 	// report): off in CI, on to reproduce.
 	simLate = flag.String("sim.late", "", `simulation: also "events" (events wait past a deletion request), "disputes" (chargebacks after a deletion), or "both"`)
 )
+
+// again is a caller's retry (the console's, Pub/Sub's) of a step that
+// failed, as the emulator's lock timeouts make some fail under load.
+func again(f func() error) error {
+	var err error
+	for range 4 {
+		if err = f(); err == nil {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return err
+}
 
 func lateEvents() bool { return *simLate == "events" || *simLate == "both" }
 
@@ -365,8 +378,14 @@ func (s *sim) act(t *testing.T, u *simUser) {
 			// A partner package: one per account, its credit above its price.
 			u.pkg, amount, credit, typ, what = true, 10000, 15000, ledger.TypePackagePurchase, "package"
 		}
-		started, err := s.Checkout.Start(ctx, checkout.Payment{UserID: u.id, Email: u.id + "@example.com",
-			Type: typ, Charge: amount, Credit: max(credit, amount), Currency: "usd", PackageID: map[bool]string{true: "partner"}[credit > 0]})
+		// The console retries a failed start with the same idempotency key.
+		var started checkout.Started
+		key := fmt.Sprintf("sim-%d", len(u.history))
+		err := again(func() (err error) {
+			started, err = s.Checkout.Start(ctx, checkout.Payment{UserID: u.id, Email: u.id + "@example.com", IdempotencyKey: key,
+				Type: typ, Charge: amount, Credit: max(credit, amount), Currency: "usd", PackageID: map[bool]string{true: "partner"}[credit > 0]})
+			return err
+		})
 		if err != nil {
 			t.Errorf("seed %d user %s: start a %s: %v", s.seed, u.id, what, err)
 			return
@@ -576,7 +595,8 @@ func (s *sim) use(t *testing.T, u *simUser, cents int64) {
 	start := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
 	r := metering.Report{ReportID: fmt.Sprintf("r%d", len(u.history)), UserID: u.id, ProjectID: "p1", PeriodStart: start, PeriodEnd: start.Add(720 * time.Hour),
 		StorageByteHours: new(big.Rat).SetInt64(cents * 1_800_000_000_000), EgressBytes: new(big.Rat), SegmentHours: new(big.Rat)}
-	if _, err := s.Services.Usage.Save(context.Background(), r); err != nil {
+	// Pub/Sub redelivers a report whose handler failed.
+	if err := again(func() error { _, err := s.Services.Usage.Save(context.Background(), r); return err }); err != nil {
 		t.Errorf("seed %d user %s: usage: %v", s.seed, u.id, err)
 	}
 	u.logf("usage of %d cents reported", cents)
@@ -618,7 +638,8 @@ func (s *sim) closeAccount(t *testing.T, u *simUser) {
 	}
 	u.logf("request deletion (usage %v, crash at %s): %s %s", usage, crash, d.State, errText(err))
 	if err != nil {
-		d, err = s.Deletions.Request(ctx, u.id, u.id+"@example.com")
+		// The console asks again.
+		err = again(func() (err error) { d, err = s.Deletions.Request(ctx, u.id, u.id+"@example.com"); return err })
 		u.logf("request deletion again: %s %s", d.State, errText(err))
 		if err != nil {
 			t.Errorf("seed %d user %s: request deletion: %v", s.seed, u.id, err)
