@@ -84,9 +84,9 @@ func (l *Ledger) RefundableTopUps(ctx context.Context, tx *firestore.Transaction
 		if err != nil {
 			return nil, err
 		}
-		// A charge disputes took money from refuses refunds (Stripe's
-		// charge_disputed): it is no source.
-		if left := t.Amount - t.RefundedAmount; left > 0 && t.PaymentIntentID != "" && t.DisputedAmount == 0 {
+		// A charge a dispute ever took money from refuses refunds (Stripe's
+		// charge_disputed, even once the dispute is won): it is no source.
+		if left := t.Amount - t.RefundedAmount; left > 0 && t.PaymentIntentID != "" && !t.ChargedBack && t.DisputedAmount == 0 {
 			out = append(out, Refundable{Transaction: t, Left: left})
 		}
 	}

@@ -227,6 +227,7 @@ func reverseDispute(t Transaction, d Dispute, rec disputeRecord, acct accountFac
 		s.Entries = append(s.Entries, Transaction{ID: withdrawal, UserID: t.UserID, Type: TypeDispute, Amount: -debit,
 			Status: StatusSucceeded, PaymentIntentID: d.PaymentIntentID, SourceTransactionID: t.ID})
 		disputed, moved = after, moved-debit
+		s.Change.ChargedBack = true
 	}
 	if reinstate {
 		after := max(disputed-d.Amount, 0)

@@ -56,6 +56,8 @@ type TopUpChange struct {
 	// cents of the charge refunded, and withdrawn by disputes not (yet)
 	// reinstated.
 	Refunded, Disputed *int64
+	// ChargedBack marks, for good, a charge a dispute withdrew funds from.
+	ChargedBack bool
 }
 
 // Failure is why a payment failed, as the provider said.
@@ -195,6 +197,9 @@ func (c TopUpChange) updates(now time.Time) []firestore.Update {
 	}
 	if c.Disputed != nil {
 		updates = append(updates, firestore.Update{Path: "disputedAmount", Value: *c.Disputed})
+	}
+	if c.ChargedBack {
+		updates = append(updates, firestore.Update{Path: "chargedBack", Value: true})
 	}
 	return updates
 }

@@ -36,6 +36,10 @@ type Transaction struct {
 	// DisputedAmount is how much of its charge disputes have withdrawn and
 	// not reinstated.
 	DisputedAmount int64 `firestore:"disputedAmount,omitempty"`
+	// ChargedBack: a dispute once withdrew funds from the charge. Stripe
+	// then refuses every refund of it (charge_disputed), even after the
+	// dispute is won, so it is no source of a closing refund.
+	ChargedBack bool `firestore:"chargedBack,omitempty"`
 	// SourceTransactionID is, on a refund, the top-up it returns money from;
 	// RefundID the Stripe refund once made.
 	SourceTransactionID string `firestore:"sourceTransactionId,omitempty"`
