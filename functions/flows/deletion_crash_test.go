@@ -45,7 +45,7 @@ func (e *env) end(t *testing.T, userID string) end {
 func (e *env) sweep(t *testing.T) {
 	t.Helper()
 	e.clock = e.clock.Add(2 * time.Hour)
-	if err := fdeletion.Sweep(e.deletions, e.outbox, 10)(context.Background(), event.New()); err != nil {
+	if err := fdeletion.Sweep(e.Services.Sweeps, e.deletions, e.outbox, 10)(context.Background(), event.New()); err != nil {
 		t.Fatalf("sweep: %v", err)
 	}
 }

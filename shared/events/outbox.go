@@ -12,6 +12,7 @@ import (
 	"cloud.google.com/go/pubsub/v2"
 
 	"example.com/billing/shared/fault"
+	"example.com/billing/shared/sweep"
 )
 
 // OutboxCollection holds events recorded for publishing: outbox/{eventId}.
@@ -87,21 +88,31 @@ func (o *Outbox) Flush(ctx context.Context, ids ...string) error {
 	return errors.Join(errs...)
 }
 
-// FlushPending publishes up to limit pending events (in no particular
-// order: each is independent) and returns how many it published.
-func (o *Outbox) FlushPending(ctx context.Context, limit int) (int, error) {
-	snaps, err := o.fs.Collection(OutboxCollection).Where("pending", "==", true).Limit(limit).Documents(ctx).GetAll()
-	if err != nil {
-		return 0, fmt.Errorf("find pending events: %w", err)
+// FlushPending publishes every pending event (in no particular order:
+// each is independent), page read at a time, on the workers and within the
+// time of the run in ctx (sweep.From), and returns how many it published.
+func (o *Outbox) FlushPending(ctx context.Context, page int) (int, error) {
+	var (
+		mu        sync.Mutex
+		errs      []error
+		published int
+	)
+	pending := func() firestore.Query {
+		return o.fs.Collection(OutboxCollection).Where("pending", "==", true).OrderBy(firestore.DocumentID, firestore.Asc)
 	}
-	var errs []error
-	published := 0
-	for _, snap := range snaps {
-		if err := o.publish(ctx, snap); err != nil {
+	err := sweep.From(ctx).Drain(ctx, pending, page, func(ctx context.Context, snap *firestore.DocumentSnapshot) error {
+		err := o.publish(ctx, snap)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
 			errs = append(errs, err)
-			continue
+			return err
 		}
 		published++
+		return nil
+	})
+	if err != nil {
+		errs = append(errs, fmt.Errorf("find pending events: %w", err))
 	}
 	return published, errors.Join(errs...)
 }
