@@ -1,0 +1,19 @@
+package customer
+
+import (
+	"context"
+
+	"example.com/billing/shared/account"
+)
+
+// EnsureMissing is Ensure for a caller that has just read the account
+// (Get) and found no customer, as checkout does: it goes straight to the
+// claim, whose transaction reads the account anyway, so the account is not
+// read a second time outside it.
+func (s *Service) EnsureMissing(ctx context.Context, userID, email string) (account.Account, error) {
+	acct, err := s.claim(ctx, userID, email, false)
+	if err != nil || acct.CustomerID != "" {
+		return acct, err
+	}
+	return s.create(ctx, acct)
+}
