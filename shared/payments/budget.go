@@ -20,13 +20,14 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Stripe's documented limits on a single endpoint (each also counts against
-// the account's global rate): 25 requests a second for most, 20 for the
-// Search API (https://docs.stripe.com/rate-limits). A budget never paces one
-// endpoint faster, so a sweep that calls one endpoint gets no 429 from it.
+// EndpointRPS and SearchRPS are Stripe's documented limits on a single
+// endpoint (each also counts against the account's global rate): 25
+// requests a second for most, 20 for the Search API
+// (https://docs.stripe.com/rate-limits). A budget never paces one endpoint
+// faster, so a sweep that calls one endpoint gets no 429 from it.
 const (
-	endpointRPS = 25
-	searchRPS   = 20
+	EndpointRPS = 25
+	SearchRPS   = 20
 )
 
 // After a 429 the budget pauses every request for a backoff that doubles
@@ -172,9 +173,9 @@ func (b *Budget) endpoint(key string) *rate.Limiter {
 	defer b.mu.Unlock()
 	lim, ok := b.endpoints[key]
 	if !ok {
-		limit := float64(endpointRPS)
+		limit := float64(EndpointRPS)
 		if strings.HasSuffix(key, "/search") {
-			limit = searchRPS
+			limit = SearchRPS
 		}
 		lim = rate.NewLimiter(rate.Limit(min(limit, b.rps)), 1)
 		b.endpoints[key] = lim
