@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -218,27 +219,63 @@ func (b *Budget) ok() {
 }
 
 // pacedTransport makes every request whose context carries a budget wait
-// for it, and sends a throttled one again after the budget's pause.
+// for it, and sends a throttled one again after the budget's pause. The
+// client's timeout is its, per attempt: waiting for the budget is not
+// Stripe being slow.
 type pacedTransport struct {
-	next http.RoundTripper
+	next    http.RoundTripper
+	timeout time.Duration
 }
 
 // paceable returns a copy of c whose requests honour a budget in their
-// context; requests without one pass through untouched.
+// context; requests without one pass through as before.
 func paceable(c *http.Client) *http.Client {
 	out := *c
 	next := out.Transport
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	out.Transport = pacedTransport{next: next}
+	out.Transport, out.Timeout = pacedTransport{next: next, timeout: c.Timeout}, 0
 	return &out
+}
+
+// errTimeout: Stripe did not answer one attempt in time.
+var errTimeout = errors.New("stripe did not answer in time")
+
+// send makes one attempt within the timeout, which also bounds reading the
+// answer's body.
+func (t pacedTransport) send(req *http.Request) (*http.Response, error) {
+	if t.timeout <= 0 {
+		return t.next.RoundTrip(req)
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), t.timeout)
+	resp, err := t.next.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		if req.Context().Err() == nil && ctx.Err() != nil {
+			return nil, fmt.Errorf("%w (%v): %w", errTimeout, t.timeout, err)
+		}
+		return nil, err
+	}
+	resp.Body = cancelOnClose{resp.Body, cancel}
+	return resp, nil
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }
 
 func (t pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	p, ok := req.Context().Value(pacingKey{}).(pacing)
 	if !ok {
-		return t.next.RoundTrip(req)
+		return t.send(req)
 	}
 	var body []byte
 	if req.Body != nil && req.Body != http.NoBody {
@@ -263,7 +300,7 @@ func (t pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		p.budget.requests.Add(1)
 		p.usage.requests.Add(1)
-		resp, err := t.next.RoundTrip(attempt)
+		resp, err := t.send(attempt)
 		if err != nil {
 			return nil, err
 		}

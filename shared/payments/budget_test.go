@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 
 	"example.com/billing/shared/config"
 	"example.com/billing/shared/payments"
@@ -64,5 +65,25 @@ func TestBudgetRetriesThrottledRequests(t *testing.T) {
 	if !errors.Is(&payments.Error{Status: http.StatusTooManyRequests, Code: "lock_timeout", Kind: payments.ErrUnavailable}, payments.ErrUnavailable) ||
 		payments.Throttled(&payments.Error{Status: http.StatusTooManyRequests, Code: "lock_timeout", Kind: payments.ErrUnavailable}) {
 		t.Error("a lock timeout (one busy object) is not the rate limit")
+	}
+}
+
+// The client's timeout bounds each attempt at Stripe, not the wait for the
+// budget: a request queued longer than the timeout still goes through.
+func TestWaitingForTheBudgetIsNotATimeout(t *testing.T) {
+	t.Parallel()
+	srv := stripetest.New(t)
+	c := payments.New(config.Stripe{SecretKey: stripetest.Key, APIURL: srv.URL()}, &http.Client{Timeout: 300 * time.Millisecond})
+	ctx := payments.Paced(context.Background(), payments.NewBudget(2), nil)
+	var wg sync.WaitGroup
+	errs := make([]error, 4) // the last one waits about 1.5 s for its turn
+	for i := range errs {
+		wg.Go(func() {
+			_, errs[i] = c.CreateCustomer(ctx, fmt.Sprint("u", i), "", fmt.Sprint("customer:u", i))
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Errorf("calls queued for the budget failed: %v", err)
 	}
 }

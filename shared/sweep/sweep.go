@@ -151,7 +151,7 @@ func (r *Run) Go(ctx context.Context, work func(context.Context) error) bool {
 			<-r.slots
 			r.wg.Done()
 		}()
-		r.note(work(ctx))
+		r.note(ctx, work(ctx))
 	}()
 	return true
 }
@@ -244,11 +244,11 @@ func (r *Run) markLeft() {
 }
 
 // note counts Stripe failing (unreachable, or our key rejected) on
-// consecutive items; enough of them in a row stop the run. A 429, a run
+// consecutive items; enough of them in a row stop the run. A 429, the run
 // running out of time, or anything Stripe answered for the item itself
 // breaks the streak.
-func (r *Run) note(err error) {
-	failing := err != nil && !payments.Throttled(err) && !errors.Is(err, context.DeadlineExceeded) &&
+func (r *Run) note(ctx context.Context, err error) {
+	failing := err != nil && ctx.Err() == nil && !payments.Throttled(err) &&
 		(errors.Is(err, payments.ErrUnavailable) || errors.Is(err, payments.ErrMisconfigured))
 	r.mu.Lock()
 	defer r.mu.Unlock()
