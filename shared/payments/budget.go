@@ -31,6 +31,10 @@ const (
 	SearchRPS   = 20
 )
 
+// headroom widens the budget's second for the jitter of the requests'
+// way to Stripe (see NewBudget).
+const headroom = 100 * time.Millisecond
+
 // After a 429 the budget pauses every request for a backoff that doubles
 // with each throttled pause in a row, and halves its rate; clean requests
 // win the rate back a tenth of the budget a second.
@@ -62,8 +66,10 @@ type Budget struct {
 }
 
 // NewBudget returns a budget of rps requests a second. Requests start one at
-// a time (no burst), spaced evenly, and no second sees more than rps of them
-// start, however late a worker was to send its turn.
+// a time (no burst), spaced evenly, and no more than rps of them start in
+// any second and a tenth (headroom), however late a worker was to send its
+// turn: the network and a busy scheduler bunch requests on their way, and
+// the budget must hold where Stripe counts them.
 func NewBudget(rps float64) *Budget {
 	return &Budget{rps: rps, global: rate.NewLimiter(rate.Limit(rps), 1), endpoints: map[string]*rate.Limiter{}}
 }
@@ -133,12 +139,12 @@ func (b *Budget) wait(ctx context.Context, endpoint string) error {
 			return err
 		}
 	}
-	// The limiters space the turns; a worker late for its turn (a busy
-	// machine) must still not make the next second carry more than rps.
+	// The limiters space the turns; workers late for their turns (a busy
+	// machine) must still not make any second carry more than rps.
 	for {
 		b.mu.Lock()
 		now, n := time.Now(), max(int(math.Ceil(b.rps)), 1)
-		if len(b.started) < n || now.Sub(b.started[0]) >= time.Second {
+		if len(b.started) < n || now.Sub(b.started[0]) >= time.Second+headroom {
 			b.started = append(b.started, now)
 			if len(b.started) > n {
 				b.started = b.started[1:]
@@ -146,7 +152,7 @@ func (b *Budget) wait(ctx context.Context, endpoint string) error {
 			b.mu.Unlock()
 			return nil
 		}
-		d := b.started[0].Add(time.Second).Sub(now)
+		d := b.started[0].Add(time.Second + headroom).Sub(now)
 		b.mu.Unlock()
 		if err := sleep(ctx, d); err != nil {
 			return err
