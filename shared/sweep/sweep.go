@@ -151,7 +151,11 @@ func (r *Run) Go(ctx context.Context, work func(context.Context) error) bool {
 			<-r.slots
 			r.wg.Done()
 		}()
-		r.note(ctx, work(ctx))
+		err := work(ctx)
+		if ctx.Err() != nil {
+			r.markLeft() // cut short by the run's end: still due
+		}
+		r.note(ctx, err)
 	}()
 	return true
 }
@@ -212,6 +216,7 @@ func (r *Run) Stopped() string {
 // its next run should start at once. Work left because Stripe kept failing
 // waits for the schedule instead.
 func (r *Run) Left() bool {
+	r.going()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.left && r.stopped == StoppedTime
