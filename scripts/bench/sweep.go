@@ -134,6 +134,10 @@ func benchRepairSweep(ctx context.Context, n int) (sweepResult, error) {
 		each, strings.Join(needs, ", "), peakPerSecond(double.Arrivals()), double.RateLimited(), *stripeLimit)
 	fmt.Printf("  allowed %.1f repairs/s (limited by %s); against the budget alone (%.0f/s over %.2f requests) %.2f\n",
 		allowed, limiting, *sweepRPS, each, rate/(*sweepRPS/each))
+	if limit := float64(*stripeLimit); limit/each < allowed {
+		fmt.Printf("  the double's limit allows less than the budget: %.1f repairs/s (%d/s over %.2f requests); against it %.2f\n",
+			limit/each, *stripeLimit, each, rate/(limit/each))
+	}
 	fmt.Printf("  duplicate customers: %d; accounts left without one: %d\n", duplicates, n-repaired)
 	if duplicates > 0 || repaired != n {
 		return sweepResult{}, fmt.Errorf("the sweep left %d duplicates and %d accounts unrepaired", duplicates, n-repaired)

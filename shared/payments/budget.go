@@ -35,20 +35,24 @@ const (
 // way to Stripe (see NewBudget).
 const headroom = 100 * time.Millisecond
 
-// After a 429 the budget pauses every request for a backoff that doubles
-// with each throttled pause in a row, and halves its rate; clean requests
-// win the rate back a tenth of the budget a second.
+// After a 429 the budget pauses every request for a backoff (stripe-go's
+// first, half a second) that doubles with each throttled pause in a row,
+// and slows to three quarters of its rate; clean requests win the rate
+// back a twenty-fifth of the budget a second. Against a limit below the
+// budget (another client sharing the account's rate, test mode's 25) the
+// rate settles just under it, probing again every few seconds.
 const (
-	firstPause = time.Second
+	firstPause = 500 * time.Millisecond
 	maxPause   = 16 * time.Second
-	recoverAll = 10 // seconds to climb back from a halving
+	slowDown   = 0.75
+	recoverAll = 25 // seconds to climb back from the floor to the budget
 )
 
 // Budget is the rate of Stripe requests that background work (the sweeps)
 // may spend: every request made with a context from [Paced] waits for it,
 // stripe-go's own retries included, so the requests of all the workers of a
 // run together never start faster than the budget. A 429 from Stripe (its
-// rate limit, not a lock timeout) pauses every request of the budget, halves
+// rate limit, not a lock timeout) pauses every request of the budget, slows
 // its rate, and the request is sent again after the pause: a 429 costs time,
 // never a failure, unless the caller's context ends first.
 type Budget struct {
@@ -191,7 +195,7 @@ func (b *Budget) endpoint(key string) *rate.Limiter {
 }
 
 // throttle starts a pause after a 429 (unless one is under way, which this
-// 429 belongs to) and halves the rate; retryAfter, when Stripe sends one,
+// 429 belongs to) and slows the rate; retryAfter, when Stripe sends one,
 // is the shortest pause.
 func (b *Budget) throttle(retryAfter time.Duration) {
 	b.mu.Lock()
@@ -204,7 +208,7 @@ func (b *Budget) throttle(retryAfter time.Duration) {
 	pause := min(firstPause<<(b.strikes-1), maxPause)
 	pause -= time.Duration(rand.Int64N(int64(pause / 4))) // jitter: runs do not resume in step
 	b.resumeAt = now.Add(max(pause, retryAfter))
-	b.global.SetLimit(max(b.global.Limit()/2, rate.Limit(b.rps/32)))
+	b.global.SetLimit(max(b.global.Limit()*slowDown, rate.Limit(b.rps/32)))
 	b.raisedAt = b.resumeAt
 }
 
