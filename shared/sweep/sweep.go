@@ -269,8 +269,8 @@ func (r *Run) note(ctx context.Context, err error) {
 // fields are the run's part of its log line.
 func (r *Run) fields() []any {
 	stopped := r.Stopped()
-	if stopped == "" {
-		stopped = StoppedDone
+	if stopped == "" || stopped == StoppedTime && !r.Left() {
+		stopped = StoppedDone // its time ran out after its work did
 	}
 	return []any{"stripe_requests", r.usage.Requests(), "stripe_throttled", r.usage.Throttled(),
 		"duration_ms", time.Since(r.started).Milliseconds(), "stopped", stopped}
