@@ -4,9 +4,13 @@
 #
 # Sizing: a sweep, one run at a time: a single instance serving one request,
 # so a tick that arrives during a run is refused (429) and redelivered by
-# Pub/Sub with backoff (overlap would be safe, only wasteful). A run cancels up to
-# STALE_PAYMENT_BATCH_SIZE (100) intents in a row, a Stripe call each, hence
-# 540 s: just under the 600 s a push subscription can wait for an answer.
+# Pub/Sub with backoff (overlap would be safe, only wasteful). A run cancels every stale intent (a Stripe call
+# each), STALE_PAYMENT_BATCH_SIZE read at a time,
+# at the pace of its STRIPE_SWEEP_RPS for up to SWEEP_RUN_TIME (480 s), and
+# when work is left it publishes to its own topic so the next run starts at
+# once (a message that arrives while the run is still answering is refused
+# and redelivered after the 10 s minimum backoff). Hence 540 s: past the
+# run's end, just under the 600 s a push subscription can wait for an answer.
 module "cancel_stale_payments" {
   source = "./modules/function"
 
@@ -15,11 +19,13 @@ module "cancel_stale_payments" {
   description = "Hourly: cancels top-ups pending too long, credits any that were paid."
   public      = false
 
-  env = merge(local.common_env, {
+  env = merge(local.common_env, local.sweep_env, {
     STALE_PAYMENT_AGE        = var.stale_payment_age
     STALE_PAYMENT_BATCH_SIZE = tostring(var.stale_payment_batch_size)
+    STRIPE_SWEEP_RPS         = tostring(var.sweep_stripe_rps["cancel_stale_payments"])
   })
-  secrets = local.stripe_key
+  secrets      = local.stripe_key
+  publishes_to = { "cancel-stale-payments" = google_pubsub_topic.cancel_stale_payments.name }
 
   memory          = "512Mi"
   cpu             = "1"

@@ -4,9 +4,13 @@
 #
 # Sizing: a sweep, one run at a time: a single instance serving one request,
 # so a tick that arrives during a run is refused (429) and redelivered by
-# Pub/Sub with backoff (overlap would be safe, only wasteful). A run advances up to
-# DELETION_SWEEP_BATCH_SIZE (100) deletions, each a few Stripe calls, hence
-# 540 s: just under the 600 s a push subscription can wait for an answer.
+# Pub/Sub with backoff (overlap would be safe, only wasteful). A run advances every due deletion (a few Stripe
+# calls each) and publishes the outbox, DELETION_SWEEP_BATCH_SIZE read at a time,
+# at the pace of its STRIPE_SWEEP_RPS for up to SWEEP_RUN_TIME (480 s), and
+# when work is left it publishes to its own topic so the next run starts at
+# once (a message that arrives while the run is still answering is refused
+# and redelivered after the 10 s minimum backoff). Hence 540 s: past the
+# run's end, just under the 600 s a push subscription can wait for an answer.
 module "deletion_sweep" {
   source = "./modules/function"
 
@@ -15,11 +19,12 @@ module "deletion_sweep" {
   description = "Every 15 min: advances interrupted deletions, publishes the outbox."
   public      = false
 
-  env = merge(local.common_env, local.deletion_env, {
+  env = merge(local.common_env, local.deletion_env, local.sweep_env, {
     DELETION_SWEEP_BATCH_SIZE = tostring(var.deletion_sweep_batch_size)
+    STRIPE_SWEEP_RPS          = tostring(var.sweep_stripe_rps["deletion_sweep"])
   })
   secrets      = local.stripe_key
-  publishes_to = local.deletion_topics
+  publishes_to = merge(local.deletion_topics, { "deletion-sweep" = google_pubsub_topic.deletion_sweep.name })
 
   memory          = "512Mi"
   cpu             = "1"

@@ -4,9 +4,13 @@
 #
 # Sizing: a sweep, one run at a time: a single instance serving one request,
 # so a tick that arrives during a run is refused (429) and redelivered by
-# Pub/Sub with backoff (overlap would be safe, only wasteful). A run pages through
-# RECONCILE_WINDOW (72 h) of PaymentIntents and settles the ones a webhook
-# missed, hence 540 s: just under the 600 s a push subscription can wait.
+# Pub/Sub with backoff (overlap would be safe, only wasteful). A run pages through RECONCILE_WINDOW (72 h) of
+# PaymentIntents, 100 a page, and settles the ones a webhook missed,
+# at the pace of its STRIPE_SWEEP_RPS for up to SWEEP_RUN_TIME (480 s), and
+# when work is left it publishes to its own topic so the next run starts at
+# once (a message that arrives while the run is still answering is refused
+# and redelivered after the 10 s minimum backoff). Hence 540 s: past the
+# run's end, just under the 600 s a push subscription can wait for an answer.
 module "reconcile" {
   source = "./modules/function"
 
@@ -15,10 +19,12 @@ module "reconcile" {
   description = "Hourly: settles PaymentIntents whose webhook was missed."
   public      = false
 
-  env = merge(local.common_env, {
+  env = merge(local.common_env, local.sweep_env, {
     RECONCILE_WINDOW = var.reconcile_window
+    STRIPE_SWEEP_RPS = tostring(var.sweep_stripe_rps["reconcile"])
   })
-  secrets = local.stripe_key
+  secrets      = local.stripe_key
+  publishes_to = { "reconcile" = google_pubsub_topic.reconcile.name }
 
   memory          = "512Mi"
   cpu             = "1"

@@ -4,21 +4,27 @@
 #
 # Sizing: a sweep, one run at a time: a single instance serving one request,
 # so a tick that arrives during a run is refused (429) and redelivered by
-# Pub/Sub with backoff (overlap would be safe, only wasteful). A run makes up to
-# REPAIR_BATCH_SIZE (100) customers in a row, a second or two each, hence
-# 540 s: just under the 600 s a push subscription can wait for an answer.
+# Pub/Sub with backoff (overlap would be safe, only wasteful). A run makes the customers of every due account,
+# REPAIR_BATCH_SIZE (100) read at a time, SWEEP_CONCURRENCY at once,
+# at the pace of its STRIPE_SWEEP_RPS for up to SWEEP_RUN_TIME (480 s), and
+# when work is left it publishes to its own topic so the next run starts at
+# once (a message that arrives while the run is still answering is refused
+# and redelivered after the 10 s minimum backoff). Hence 540 s: past the
+# run's end, just under the 600 s a push subscription can wait for an answer.
 module "repair_customers" {
   source = "./modules/function"
 
   name        = "repair-customers"
   entry_point = "RepairCustomers"
-  description = "Every 15 min: retries Stripe customers of accounts still pending."
+  description = "Every 15 min, and at once while work is left: retries Stripe customers of accounts still pending."
   public      = false
 
-  env = merge(local.common_env, {
+  env = merge(local.common_env, local.sweep_env, {
     REPAIR_BATCH_SIZE = tostring(var.repair_batch_size)
+    STRIPE_SWEEP_RPS  = tostring(var.sweep_stripe_rps["repair_customers"])
   })
-  secrets = local.stripe_key
+  secrets      = local.stripe_key
+  publishes_to = { "repair-customers" = google_pubsub_topic.repair_customers.name }
 
   memory          = "512Mi"
   cpu             = "1"

@@ -149,6 +149,12 @@ locals {
     DELETION_INVOICE_DAYS                  = tostring(var.deletion_invoice_days)
   }
 
+  # How every sweep runs (each also gets its own STRIPE_SWEEP_RPS).
+  sweep_env = {
+    SWEEP_CONCURRENCY = tostring(var.sweep_concurrency)
+    SWEEP_RUN_TIME    = "${var.sweep_run_time_seconds}s"
+  }
+
   # The Stripe API key, for every function that calls Stripe.
   stripe_key = {
     STRIPE_SECRET_KEY = google_secret_manager_secret.stripe_secret_key.secret_id

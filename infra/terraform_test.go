@@ -154,6 +154,8 @@ func TestFunctionAccess(t *testing.T) {
 		// Canceling publishes its own event and the request's if still
 		// pending; a cancelable deletion never has account-deleted.
 		cancel = []string{"account-deletion-requested", "account-deletion-canceled"}
+		// A sweep run with work left starts the next run on its own topic.
+		sweep = []string{"STRIPE_SWEEP_RPS", "SWEEP_CONCURRENCY", "SWEEP_RUN_TIME"}
 	)
 	env := func(parts ...[]string) []string { return slices.Concat(parts...) }
 	cases := []struct {
@@ -179,10 +181,10 @@ func TestFunctionAccess(t *testing.T) {
 		{"OnUserActivated", common, key, nil},
 		// Firestore only (metering.Store).
 		{"OnUsageReported", common, nil, nil},
-		{"RepairCustomers", env(common, []string{"REPAIR_BATCH_SIZE"}), key, nil},
-		{"DeletionSweep", env(common, deletion, []string{"DELETION_SWEEP_BATCH_SIZE"}), key, outbox},
-		{"Reconcile", env(common, []string{"RECONCILE_WINDOW"}), key, nil},
-		{"CancelStalePayments", env(common, []string{"STALE_PAYMENT_AGE", "STALE_PAYMENT_BATCH_SIZE"}), key, nil},
+		{"RepairCustomers", env(common, sweep, []string{"REPAIR_BATCH_SIZE"}), key, []string{"repair-customers"}},
+		{"DeletionSweep", env(common, deletion, sweep, []string{"DELETION_SWEEP_BATCH_SIZE"}), key, env(outbox, []string{"deletion-sweep"})},
+		{"Reconcile", env(common, sweep, []string{"RECONCILE_WINDOW"}), key, []string{"reconcile"}},
+		{"CancelStalePayments", env(common, sweep, []string{"STALE_PAYMENT_AGE", "STALE_PAYMENT_BATCH_SIZE"}), key, []string{"cancel-stale-payments"}},
 	}
 	tf := loadTerraform(t, ".")
 	deployed := tf.functions(t)

@@ -86,9 +86,44 @@ variable "package_plans" {
 }
 
 variable "repair_batch_size" {
-  description = "REPAIR_BATCH_SIZE: accounts one RepairCustomers run attempts at most."
+  description = "REPAIR_BATCH_SIZE: accounts RepairCustomers reads a page at a time (a run goes on until its time is up)."
   type        = number
   default     = 100
+}
+
+# ---------------------------------------------------------------- sweeps
+
+variable "sweep_stripe_rps" {
+  description = "STRIPE_SWEEP_RPS of each sweep function: the Stripe requests a second its runs may spend. Each sweep is a process of its own, so they add up: their sum stays well under Stripe's live limit of 100 (test mode: 25 in all) so that console traffic keeps its headroom."
+  type        = map(number)
+  default = {
+    repair_customers      = 40
+    deletion_sweep        = 10
+    cancel_stale_payments = 10
+    reconcile             = 5
+  }
+
+  validation {
+    condition     = alltrue([for k in ["repair_customers", "deletion_sweep", "cancel_stale_payments", "reconcile"] : lookup(var.sweep_stripe_rps, k, 0) > 0]) && sum(values(var.sweep_stripe_rps)) <= 80
+    error_message = "sweep_stripe_rps needs a positive rate for repair_customers, deletion_sweep, cancel_stale_payments and reconcile, at most 80 in all (Stripe allows 100 in live mode)."
+  }
+}
+
+variable "sweep_concurrency" {
+  description = "SWEEP_CONCURRENCY: items a sweep run works on at once."
+  type        = number
+  default     = 16
+}
+
+variable "sweep_run_time_seconds" {
+  description = "SWEEP_RUN_TIME, in seconds: how long one sweep run lasts before it starts the next; under the sweeps' 540 s timeout, which stops them."
+  type        = number
+  default     = 480
+
+  validation {
+    condition     = var.sweep_run_time_seconds >= 60 && var.sweep_run_time_seconds <= 510
+    error_message = "sweep_run_time_seconds must be 60 to 510: a run must end (and publish its next run) before the 540 s timeout."
+  }
 }
 
 variable "reconcile_window" {
@@ -104,7 +139,7 @@ variable "stale_payment_age" {
 }
 
 variable "stale_payment_batch_size" {
-  description = "STALE_PAYMENT_BATCH_SIZE: stale top-ups one CancelStalePayments run handles at most."
+  description = "STALE_PAYMENT_BATCH_SIZE: stale top-ups CancelStalePayments reads a page at a time (a run goes on until its time is up)."
   type        = number
   default     = 100
 }
@@ -136,7 +171,7 @@ variable "deletion_invoice_days" {
 }
 
 variable "deletion_sweep_batch_size" {
-  description = "DELETION_SWEEP_BATCH_SIZE: deletions (and outbox events) one DeletionSweep run handles at most."
+  description = "DELETION_SWEEP_BATCH_SIZE: deletions (and outbox events) DeletionSweep reads a page at a time (a run goes on until its time is up)."
   type        = number
   default     = 100
 }

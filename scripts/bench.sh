@@ -3,8 +3,9 @@
 # BENCHMARKS.md): it starts its own Firestore emulator and stripe-mock on
 # loopback (or uses FIRESTORE_EMULATOR_HOST / STRIPE_API_URL), builds the
 # local server, and runs scripts/bench. The last line is the summary:
-#   webhook_throughput_ratio=… webhook_p99_ratio=… addfunds_ratio=… ready_ms=… idle_rss_mib=… balance_page_ratio=…
-# Arguments go to scripts/bench (e.g. -events 5000 -c 16).
+#   webhook_throughput_ratio=… webhook_p99_ratio=… addfunds_ratio=… ready_ms=… idle_rss_mib=… balance_page_ratio=… repair_drain_ratio=…
+# Arguments go to scripts/bench (e.g. -events 5000 -c 16; -repair-accounts 0
+# skips the sweep benchmark, -sweep-only runs only it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib/stack.sh

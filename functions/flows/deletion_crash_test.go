@@ -45,7 +45,7 @@ func (e *env) end(t *testing.T, userID string) end {
 func (e *env) sweep(t *testing.T) {
 	t.Helper()
 	e.Clock = e.Clock.Add(2 * time.Hour)
-	if err := fdeletion.Sweep(e.Deletions, e.Services.Outbox, 10)(context.Background(), event.New()); err != nil {
+	if err := fdeletion.Sweep(e.Services.Sweeps, e.Deletions, e.Services.Outbox, 10)(context.Background(), event.New()); err != nil {
 		t.Fatalf("sweep: %v", err)
 	}
 }

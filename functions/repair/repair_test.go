@@ -26,7 +26,7 @@ func TestSweepRepairsPendingAccounts(t *testing.T) {
 	clock = clock.Add(time.Minute)
 
 	var logs testenv.Logs
-	if err := repair.Sweep(svc, 10)(logs.Context(ctx), testenv.PubSubEvent(t, "tick", map[string]any{})); err != nil {
+	if err := repair.Sweep(b.Services.Sweeps, svc, 10)(logs.Context(ctx), testenv.PubSubEvent(t, "tick", map[string]any{})); err != nil {
 		t.Fatalf("sweep: %v", err)
 	}
 	if acct, _ := svc.Get(ctx, "u1"); acct.PaymentsStatus != customer.StatusReady {
@@ -44,7 +44,7 @@ func TestSweepFailsOnlyWhenFirestoreDoes(t *testing.T) {
 	svc := customer.New(testenv.UnreachableFirestore(t), b.Payments)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	if err := repair.Sweep(svc, 10)(ctx, testenv.PubSubEvent(t, "tick", map[string]any{})); err == nil {
+	if err := repair.Sweep(b.Services.Sweeps, svc, 10)(ctx, testenv.PubSubEvent(t, "tick", map[string]any{})); err == nil {
 		t.Error("sweep without Firestore returned nil; Pub/Sub should redeliver")
 	}
 }

@@ -70,14 +70,25 @@ func (s *Store) RecordFailure(tx *firestore.Transaction, userID, paymentsStatus 
 	}, firestore.MergeAll)
 }
 
+// Reschedule makes an attempt that was cut short (Stripe's rate limit, the
+// caller's time ran out) due again at next, leaving the payments status and
+// the last error as they were: it was not the account's failure.
+func (s *Store) Reschedule(tx *firestore.Transaction, userID string, next, at time.Time) error {
+	return tx.Set(s.ref(userID), map[string]any{"repairAt": next, "updatedAt": at}, firestore.MergeAll)
+}
+
+// DueQuery finds the accounts whose repairAt has passed at now, oldest
+// first (a sweep pages through it).
+func (s *Store) DueQuery(now time.Time) firestore.Query {
+	return s.fs.Collection(store.AccountsCollection).
+		Where("repairAt", "<=", now).
+		OrderBy("repairAt", firestore.Asc)
+}
+
 // DueForRepair lists up to limit accounts whose repairAt has passed at now,
 // oldest first.
 func (s *Store) DueForRepair(ctx context.Context, now time.Time, limit int) ([]string, error) {
-	snaps, err := s.fs.Collection(store.AccountsCollection).
-		Where("repairAt", "<=", now).
-		OrderBy("repairAt", firestore.Asc).
-		Limit(limit).
-		Documents(ctx).GetAll()
+	snaps, err := s.DueQuery(now).Limit(limit).Documents(ctx).GetAll()
 	if err != nil {
 		return nil, fmt.Errorf("find accounts to repair: %w", err)
 	}

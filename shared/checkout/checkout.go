@@ -22,6 +22,7 @@ import (
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/logging"
 	"example.com/billing/shared/payments"
+	"example.com/billing/shared/store"
 )
 
 // ErrAccountClosing: the account is being deleted (or is); billing has
@@ -51,6 +52,8 @@ const (
 // What the service needs of its dependencies.
 type (
 	customers interface {
+		Get(ctx context.Context, userID string) (account.Account, error)
+		EnsureMissing(ctx context.Context, userID, email string) (account.Account, error)
 		Ensure(ctx context.Context, userID, email string) (account.Account, error)
 		Forget(ctx context.Context, userID, customerID string) error
 	}
@@ -62,6 +65,8 @@ type (
 	topUps interface {
 		Transaction(ctx context.Context, userID, txID string) (ledger.Transaction, error)
 		BeginTopUp(ctx context.Context, t ledger.TopUp) (ledger.Transaction, bool, error)
+		AbandonTopUp(ctx context.Context, userID, txID string) (bool, error)
+		TouchTopUp(ctx context.Context, userID, txID string) error
 		AttachPaymentIntent(ctx context.Context, userID, txID, paymentIntentID string) error
 		AttachNewPaymentIntent(ctx context.Context, userID, txID, paymentIntentID string) error
 		FailTopUp(ctx context.Context, userID, txID, paymentIntentID, code, message string) error
@@ -104,6 +109,14 @@ type Started struct {
 // Start starts p, or answers a retry of it from what the first attempt
 // recorded. A declined card is a *payments.Error of kind ErrCardDeclined,
 // also when replayed; a key reused for another payment is ledger.ErrConflict.
+//
+// Its critical path is one Firestore round trip before Stripe and one
+// after: the account is read while the pending transaction is recorded
+// (neither waits for the other), the intent is created, and recorded. The
+// record made before Stripe is what makes a crash safe. When the account
+// turns out to have no customer yet (a user's first payment, Stripe down at
+// sign-up) or to be closing, the fresh record is taken back and the payment
+// takes the long way: the customer first, then the record.
 func (s *Service) Start(ctx context.Context, p Payment) (Started, error) {
 	txID, err := transactionID(p.UserID, p.Type, p.IdempotencyKey)
 	if err != nil {
@@ -113,32 +126,64 @@ func (s *Service) Start(ctx context.Context, p Payment) (Started, error) {
 		UserID: p.UserID, ID: txID, Type: p.Type, Amount: p.Credit, ChargeAmount: p.Charge,
 		Currency: p.Currency, PaymentMethodID: p.PaymentMethodID, PackageID: p.PackageID,
 	}
+	var (
+		acct    account.Account
+		acctErr error
+		read    = make(chan struct{})
+	)
+	go func() {
+		defer close(read)
+		acct, acctErr = s.customers.Get(ctx, p.UserID)
+	}()
+	// Recorded, or found recorded by an earlier attempt of this request
+	// (a client key makes the id the same), with or without its intent.
+	tx, created, err := s.ledger.BeginTopUp(ctx, topUp)
+	<-read
+	if err != nil {
+		return Started{}, err
+	}
 	// A retry of a payment that already has its intent answers from it.
-	// (Without a client key the id is new: there is nothing to look up.)
-	if p.IdempotencyKey != "" {
-		existing, err := s.ledger.Transaction(ctx, p.UserID, txID)
-		switch {
-		case err == nil && existing.PaymentIntentID != "":
-			if !topUp.Matches(existing) {
-				return Started{}, ledger.ErrConflict
+	if tx.PaymentIntentID != "" {
+		return s.replay(ctx, tx)
+	}
+	if acctErr == nil && acct.CustomerID != "" && acct.MayReceiveMoney() == nil {
+		if !created {
+			// Found recorded: pursue it, after telling the request that
+			// recorded it, should it still be deciding, not to take it back.
+			if tx, created, err = s.pursue(ctx, tx, topUp); err != nil {
+				return Started{}, err
 			}
-			return s.replay(ctx, existing)
-		case err != nil && !errors.Is(err, ledger.ErrNotFound):
+		}
+	} else {
+		if created {
+			if _, err := s.ledger.AbandonTopUp(ctx, tx.UserID, tx.ID); err != nil {
+				logging.FromContext(ctx).ErrorContext(ctx, "could not take back a pending top-up that no payment followed",
+					"transaction_id", tx.ID, "error", err.Error())
+			}
+		}
+		if acctErr != nil && !errors.Is(acctErr, store.ErrNotFound) {
+			return Started{}, acctErr
+		}
+		// The customer first, on every payment path.
+		if acct.CustomerID == "" {
+			if acct, err = s.customers.EnsureMissing(ctx, p.UserID, p.Email); err != nil {
+				return Started{}, err
+			}
+		}
+		if err := acct.MayReceiveMoney(); err != nil {
 			return Started{}, err
 		}
-	}
-
-	// The customer first, on every payment path.
-	acct, err := s.customers.Ensure(ctx, p.UserID, p.Email)
-	if err != nil {
-		return Started{}, err
-	}
-	if err := acct.MayReceiveMoney(); err != nil {
-		return Started{}, err
-	}
-	tx, created, err := s.ledger.BeginTopUp(ctx, topUp)
-	if err != nil {
-		return Started{}, err
+		if tx, created, err = s.ledger.BeginTopUp(ctx, topUp); err != nil {
+			return Started{}, err
+		}
+		if tx.PaymentIntentID != "" {
+			return s.replay(ctx, tx)
+		}
+		if !created {
+			if tx, created, err = s.pursue(ctx, tx, topUp); err != nil {
+				return Started{}, err
+			}
+		}
 	}
 	if err := fault.Point(ctx, fault.CheckoutAfterBegin); err != nil {
 		return Started{}, err
@@ -202,6 +247,22 @@ func (s *Service) Start(ctx context.Context, p Payment) (Started, error) {
 	logging.FromContext(ctx).InfoContext(ctx, "payment started", "type", p.Type, "transaction_id", tx.ID,
 		"payment_intent_id", pi.ID, "charge", tx.ChargeAmount, "status", pi.Status)
 	return Started{Transaction: tx, Intent: pi}, nil
+}
+
+// pursue claims a pending transaction this request found recorded, before
+// it goes to Stripe with it (TouchTopUp). Taken back meanwhile by the
+// request that recorded it, it is recorded again, this request's own.
+func (s *Service) pursue(ctx context.Context, tx ledger.Transaction, topUp ledger.TopUp) (ledger.Transaction, bool, error) {
+	err := s.ledger.TouchTopUp(ctx, tx.UserID, tx.ID)
+	if errors.Is(err, ledger.ErrNotFound) {
+		tx, created, err := s.ledger.BeginTopUp(ctx, topUp)
+		if err == nil && !created {
+			// Recorded again by yet another attempt: it touches it.
+			return tx, false, s.ledger.TouchTopUp(ctx, tx.UserID, tx.ID)
+		}
+		return tx, created, err
+	}
+	return tx, false, err
 }
 
 // IdempotencyKey is the Stripe key of a transaction's PaymentIntent.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"cloud.google.com/go/firestore"
@@ -13,6 +14,7 @@ import (
 	"example.com/billing/shared/fault"
 	"example.com/billing/shared/logging"
 	"example.com/billing/shared/payments"
+	"example.com/billing/shared/sweep"
 )
 
 // BlockedError carries the check that blocked a request.
@@ -424,20 +426,29 @@ func (s *Service) Cancel(ctx context.Context, userID string) (Deletion, error) {
 	return d, nil
 }
 
-// Sweep advances up to limit deletions whose next step is due.
-func (s *Service) Sweep(ctx context.Context, limit int) (advanced, failed int, err error) {
-	snaps, err := s.fs.Collection(Collection).Where("nextAttemptAt", "<=", s.now()).
-		OrderBy("nextAttemptAt", firestore.Asc).Limit(limit).Documents(ctx).GetAll()
-	if err != nil {
-		return 0, 0, fmt.Errorf("find deletions to advance: %w", err)
+// Sweep advances every deletion whose next step is due, oldest first, page
+// read at a time, on the workers and within the time and Stripe budget of
+// the run in ctx (sweep.From). Advancing is safe to repeat and to run
+// concurrently, so overlapping runs need no claim.
+func (s *Service) Sweep(ctx context.Context, page int) (advanced, failed int, err error) {
+	var mu sync.Mutex
+	due := func() firestore.Query {
+		return s.fs.Collection(Collection).Where("nextAttemptAt", "<=", s.now()).OrderBy("nextAttemptAt", firestore.Asc)
 	}
-	for _, snap := range snaps {
-		if err := s.Advance(ctx, snap.Ref.ID); err != nil {
+	err = sweep.From(ctx).Drain(ctx, due, page, func(ctx context.Context, snap *firestore.DocumentSnapshot) error {
+		err := s.Advance(ctx, snap.Ref.ID)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
 			logging.FromContext(ctx).WarnContext(ctx, "deletion not advanced; it stays due after its backoff", "user_id", snap.Ref.ID, "error", err.Error())
 			failed++
-			continue
+			return err
 		}
 		advanced++
+		return nil
+	})
+	if err != nil {
+		return advanced, failed, fmt.Errorf("find deletions to advance: %w", err)
 	}
 	return advanced, failed, nil
 }

@@ -320,6 +320,9 @@ func (s *Service) recordCustomer(ctx context.Context, userID, customerID string,
 // the caller's deadline has passed: a lost note would hide the account from
 // the sweep's reasons.
 func (s *Service) recordFailure(ctx context.Context, acct account.Account, cause error) (account.Account, error) {
+	if cutShort(ctx, cause) {
+		return s.reschedule(ctx, acct, cause)
+	}
 	st := StatusPending
 	if errors.Is(cause, payments.ErrRejected) {
 		st = StatusFailed
@@ -346,6 +349,33 @@ func (s *Service) recordFailure(ctx context.Context, acct account.Account, cause
 	})
 	if err != nil {
 		return acct, errors.Join(fmt.Errorf("ensure customer of %s: %w", acct.UserID, cause), fmt.Errorf("record failure: %w", err))
+	}
+	if acct.CustomerID != "" {
+		return acct, nil
+	}
+	return acct, fmt.Errorf("ensure customer of %s: %w", acct.UserID, cause)
+}
+
+// reschedule makes an attempt cut short by Stripe's rate limit or the
+// caller's deadline due again at once, and returns the cause: the account's
+// status, last error and backoff are not its business.
+func (s *Service) reschedule(ctx context.Context, acct account.Account, cause error) (account.Account, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	err := s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		stored, err := s.accounts.GetIn(tx, acct.UserID)
+		if err != nil {
+			return err
+		}
+		if acct = stored; acct.CustomerID != "" {
+			return nil
+		}
+		now := s.now()
+		acct.RepairAt, acct.UpdatedAt = &now, now
+		return s.accounts.Reschedule(tx, acct.UserID, now, now)
+	})
+	if err != nil {
+		return acct, errors.Join(fmt.Errorf("ensure customer of %s: %w", acct.UserID, cause), fmt.Errorf("reschedule: %w", err))
 	}
 	if acct.CustomerID != "" {
 		return acct, nil

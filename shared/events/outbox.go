@@ -15,6 +15,7 @@ import (
 	"cloud.google.com/go/pubsub/v2"
 
 	"example.com/billing/shared/fault"
+	"example.com/billing/shared/sweep"
 )
 
 // OutboxCollection holds events recorded for publishing: outbox/{eventId}.
@@ -120,17 +121,34 @@ func (o *Outbox) Flush(ctx context.Context, ids ...string) error {
 	return o.publishAll(ctx, present, nil)
 }
 
-// FlushPending publishes up to limit pending events (in the order they
-// were committed; publish puts a user's earlier events first anyway) and
-// returns how many it published.
-func (o *Outbox) FlushPending(ctx context.Context, limit int) (int, error) {
-	snaps, err := o.fs.Collection(OutboxCollection).Where("pending", "==", true).Limit(limit).Documents(ctx).GetAll()
-	if err != nil {
-		return 0, fmt.Errorf("find pending events: %w", err)
+// FlushPending publishes every pending event, page read at a time, on the
+// workers and within the time of the run in ctx (sweep.From), and returns
+// how many it published. publish puts a user's earlier pending events
+// first, so no worker sends a later event before an earlier one.
+func (o *Outbox) FlushPending(ctx context.Context, page int) (int, error) {
+	var (
+		mu        sync.Mutex
+		errs      []error
+		published int
+	)
+	pending := func() firestore.Query {
+		return o.fs.Collection(OutboxCollection).Where("pending", "==", true).OrderBy(firestore.DocumentID, firestore.Asc)
 	}
-	published := 0
-	err = o.publishAll(ctx, snaps, &published)
-	return published, err
+	err := sweep.From(ctx).Drain(ctx, pending, page, func(ctx context.Context, snap *firestore.DocumentSnapshot) error {
+		err := o.publish(ctx, snap)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			errs = append(errs, err)
+			return err
+		}
+		published++
+		return nil
+	})
+	if err != nil {
+		errs = append(errs, fmt.Errorf("find pending events: %w", err))
+	}
+	return published, errors.Join(errs...)
 }
 
 // publishAll publishes snaps in commit order, counting in published.
@@ -263,6 +281,15 @@ type PubSub struct {
 // NewPubSub returns a publisher on client.
 func NewPubSub(client *pubsub.Client) *PubSub {
 	return &PubSub{client: client, pubs: map[string]*pubsub.Publisher{}}
+}
+
+// Messages publishes plain messages (no ordering key, no sequence), such
+// as a sweep's next run.
+type Messages struct{ PubSub *PubSub }
+
+// Publish sends data to topic under the message id id.
+func (m Messages) Publish(ctx context.Context, topic, id string, data []byte) error {
+	return m.PubSub.Publish(ctx, topic, Outgoing{ID: id, Data: data})
 }
 
 // Publish sends m to topic, with its ordering key, and waits for the

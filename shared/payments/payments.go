@@ -75,7 +75,7 @@ func New(cfg config.Stripe, httpClient *http.Client) *Client {
 		httpClient = &http.Client{Timeout: 30 * time.Second}
 	}
 	bc := &stripe.BackendConfig{
-		HTTPClient:        httpClient,
+		HTTPClient:        paceable(httpClient), // a sweep's requests spend its Budget
 		MaxNetworkRetries: stripe.Int64(2),
 		LeveledLogger:     &stripe.LeveledLogger{Level: stripe.LevelNull},
 	}

@@ -10,6 +10,7 @@ import (
 	"example.com/billing/shared/config"
 	"example.com/billing/shared/metering"
 	"example.com/billing/shared/reconciler"
+	"example.com/billing/shared/sweep"
 )
 
 // Config is every setting of every function, read from the environment in
@@ -32,10 +33,12 @@ type Config struct {
 	Publishable config.StripePublishable
 }
 
-// Sweeps bounds one run of each scheduled sweep.
+// Sweeps configures the scheduled sweeps: the documents each reads a page
+// at a time, and how fast and how long each run goes.
 type Sweeps struct {
 	RepairBatch   int `env:"REPAIR_BATCH_SIZE, default=100"`
 	DeletionBatch int `env:"DELETION_SWEEP_BATCH_SIZE, default=100"`
+	Run           sweep.Config
 }
 
 // LoadConfig reads the environment and validates the result as a whole.
@@ -86,5 +89,6 @@ func (c Config) Validate() error {
 	if c.Sweeps.RepairBatch < 1 || c.Sweeps.DeletionBatch < 1 {
 		errs = append(errs, errors.New("REPAIR_BATCH_SIZE and DELETION_SWEEP_BATCH_SIZE must be at least 1"))
 	}
+	errs = append(errs, c.Sweeps.Run.Validate())
 	return errors.Join(errs...)
 }

@@ -31,6 +31,7 @@ import (
 	"example.com/billing/shared/metering"
 	"example.com/billing/shared/payments"
 	"example.com/billing/shared/reconciler"
+	"example.com/billing/shared/sweep"
 )
 
 // Services is the graph every function is built from.
@@ -50,6 +51,9 @@ type Services struct {
 	// Reconcile lists.
 	Events     *dispatch.Service
 	Reconciler *reconciler.Service
+	// Sweeps runs the scheduled sweeps: one Stripe budget for the process,
+	// and the next run published to the sweep's own topic.
+	Sweeps *sweep.Runner
 	// Verifier checks console tokens; nil when AUTH_* is not configured,
 	// which only the console functions refuse (see Console).
 	Verifier *auth.Verifier
@@ -98,11 +102,13 @@ func New(ctx context.Context, cfg Config, opts Options) (*Services, error) {
 	}
 	s.Settings = config.NewSettingsStore(fs, cfg.AddFunds.Settings(), ttl)
 	s.Usage = metering.NewStore(fs)
-	s.Outbox = events.NewOutbox(fs, events.NewPubSub(ps))
+	publisher := events.NewPubSub(ps)
+	s.Outbox = events.NewOutbox(fs, publisher)
 	s.Deletions = closing.New(fs, s.Ledger, s.Customers, s.Payments, s.Usage, prices, s.Outbox, cfg.Deletion)
 	s.InvoiceCredits = invoicecredit.New(s.Ledger, s.Customers, s.Payments)
 	s.Events = dispatch.New(s.Ledger, s.Deletions, s.InvoiceCredits, s.Customers)
 	s.Reconciler = reconciler.New(fs, s.Payments, s.Ledger, s.Events, cfg.Reconcile)
+	s.Sweeps = sweep.NewRunner(cfg.Sweeps.Run, payments.NewBudget(cfg.Sweeps.Run.StripeRPS), events.Messages{PubSub: publisher})
 	// Only the console functions verify tokens; the others run without AUTH_*.
 	s.Verifier, s.verifierErr = auth.NewVerifier(ctx, cfg.Auth)
 	return s, nil

@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"cloud.google.com/go/firestore"
@@ -22,6 +23,7 @@ import (
 	"example.com/billing/shared/logging"
 	"example.com/billing/shared/payments"
 	"example.com/billing/shared/settlement"
+	"example.com/billing/shared/sweep"
 )
 
 type (
@@ -72,9 +74,11 @@ func (s *Service) WithClock(now func() time.Time) *Service {
 
 // Report says what a run did; Fixed counts what only this run put right.
 // The counts are of PaymentIntents; Events those of the events replayed.
+// Throttled counts payments a 429 from Stripe (or the run's end) cut
+// short: not failures, the next run takes them.
 type Report struct {
-	Seen, Fixed, Unchanged, Skipped, Failed int
-	Events                                  EventReport
+	Seen, Fixed, Unchanged, Skipped, Failed, Throttled int
+	Events                                             EventReport
 }
 
 // settle applies the final state of pi through the exactly-once ledger.
@@ -103,29 +107,46 @@ func (r *Report) count(out ledger.Outcome, err error) {
 	}
 }
 
+// errStopped ends a listing when the run stops taking work.
+var errStopped = errors.New("the run stopped taking work")
+
 // Reconcile settles every ended PaymentIntent of ours created inside the
-// window. Each fix is logged; a failure to settle one is counted and the
-// run goes on (the next run retries it).
+// window: Stripe's pages of 100 under the run's budget, each payment
+// settled on one of the run's workers (sweep.From). Each fix is logged; a
+// failure to settle one is counted and the run goes on (the next run
+// retries it). A run out of time stops listing; the next one starts over.
 func (s *Service) Reconcile(ctx context.Context) (Report, error) {
-	var r Report
+	var (
+		r  Report
+		mu sync.Mutex
+	)
 	logger := logging.FromContext(ctx)
+	run := sweep.From(ctx)
 	err := s.stripe.PaymentIntentsSince(ctx, s.now().Add(-s.cfg.Window), func(pi payments.PaymentIntent) error {
 		if kind := pi.Kind(); kind != ledger.TypeCardTopUp && kind != ledger.TypePackagePurchase {
 			return nil // not a payment this service started
 		}
-		r.Seen++
-		out, err := s.settle(ctx, "reconcile", pi)
-		r.count(out, err)
-		switch {
-		case err != nil:
-			logger.ErrorContext(ctx, "reconcile could not settle a payment", "payment_intent_id", pi.ID, "error", err.Error())
-		case out.Result == ledger.ResultApplied:
-			logger.WarnContext(ctx, "reconcile fixed a payment the webhook had not", "payment_intent_id", pi.ID,
-				"status", pi.Status, "user_id", out.UserID, "transaction_id", out.TransactionID, "amount", out.Amount)
+		if !run.Go(ctx, func(ctx context.Context) error {
+			out, err := s.settle(ctx, "reconcile", pi)
+			mu.Lock()
+			r.Seen++
+			r.count(out, err)
+			mu.Unlock()
+			switch {
+			case err != nil:
+				logger.ErrorContext(ctx, "reconcile could not settle a payment", "payment_intent_id", pi.ID, "error", err.Error())
+			case out.Result == ledger.ResultApplied:
+				logger.WarnContext(ctx, "reconcile fixed a payment the webhook had not", "payment_intent_id", pi.ID,
+					"status", pi.Status, "user_id", out.UserID, "transaction_id", out.TransactionID, "amount", out.Amount)
+			}
+			return err
+		}) {
+			return errStopped
 		}
-		return ctx.Err()
+		return nil
 	})
-	if err != nil {
+	run.Wait()
+	if err != nil && !errors.Is(err, errStopped) {
 		return r, fmt.Errorf("reconcile: %w", err)
 	}
 	if r.Events, err = s.replayEvents(ctx); err != nil {
@@ -140,31 +161,48 @@ func (s *Service) Reconcile(ctx context.Context) (Report, error) {
 // still pending after StaleAfter. One that succeeded meanwhile is credited
 // instead; one that never reached Stripe is marked canceled (a later
 // reconcile still credits it, should an intent for it turn up paid).
+//
+// It works through every stale top-up, oldest first, BatchSize read at a
+// time, on the workers and within the time and Stripe budget of the run in
+// ctx (sweep.From). Only a failure to query Firestore is an error.
 func (s *Service) CancelStalePayments(ctx context.Context) (Report, error) {
-	cutoff := s.now().Add(-s.cfg.StaleAfter)
-	snaps, err := s.fs.CollectionGroup(ledger.TransactionsCollection).
-		Where("status", "==", ledger.StatusPending).Where("type", "in", ledger.PaymentTypes).Where("createdAt", "<", cutoff).
-		Limit(max(s.cfg.BatchSize, 1)).Documents(ctx).GetAll()
-	if err != nil {
-		return Report{}, fmt.Errorf("find stale payments: %w", err)
-	}
-	var r Report
+	var (
+		r  Report
+		mu sync.Mutex
+	)
 	logger := logging.FromContext(ctx)
-	for _, snap := range snaps {
+	stale := func() firestore.Query {
+		return s.fs.CollectionGroup(ledger.TransactionsCollection).
+			Where("status", "==", ledger.StatusPending).Where("type", "in", ledger.PaymentTypes).Where("createdAt", "<", s.now().Add(-s.cfg.StaleAfter)).
+			OrderBy("createdAt", firestore.Asc)
+	}
+	err := sweep.From(ctx).Drain(ctx, stale, s.cfg.BatchSize, func(ctx context.Context, snap *firestore.DocumentSnapshot) error {
 		var t ledger.Transaction
 		if err := snap.DataTo(&t); err != nil {
+			mu.Lock()
 			r.Failed++
-			continue
+			mu.Unlock()
+			return err
 		}
 		t.ID = snap.Ref.ID
-		r.Seen++
 		out, err := s.cancelOne(ctx, t)
-		r.count(out, err)
+		mu.Lock()
+		r.Seen++
+		if err != nil && (payments.Throttled(err) || ctx.Err() != nil) {
+			r.Throttled++
+		} else {
+			r.count(out, err)
+		}
+		mu.Unlock()
 		if err != nil {
 			logger.ErrorContext(ctx, "could not settle a stale payment", "user_id", t.UserID, "transaction_id", t.ID, "error", err.Error())
-			continue
+			return err
 		}
 		logger.InfoContext(ctx, "stale payment settled", "user_id", t.UserID, "transaction_id", t.ID, "payment_intent_id", t.PaymentIntentID, "result", out.Result, "amount", out.Amount)
+		return nil
+	})
+	if err != nil {
+		return r, fmt.Errorf("find stale payments: %w", err)
 	}
 	return r, nil
 }

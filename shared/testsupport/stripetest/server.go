@@ -82,6 +82,8 @@ type Server struct {
 
 	balanceTransactions *store[balanceTransaction]
 	disputes            *store[dispute]
+
+	limits limits // latency and rate limit (limits.go)
 }
 
 // Request is one HTTP request the double received, as [Server.Requests]
@@ -261,6 +263,9 @@ type response struct {
 // serveHTTP answers one HTTP request: the API work happens in serve, under
 // the lock, and only the writing happens here.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.admit(w, r) {
+		return
+	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
