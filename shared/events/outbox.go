@@ -15,7 +15,6 @@ import (
 	"cloud.google.com/go/pubsub/v2"
 
 	"example.com/billing/shared/fault"
-	"example.com/billing/shared/sweep"
 )
 
 // OutboxCollection holds events recorded for publishing: outbox/{eventId}.
@@ -121,32 +120,32 @@ func (o *Outbox) Flush(ctx context.Context, ids ...string) error {
 	return o.publishAll(ctx, present, nil)
 }
 
-// FlushPending publishes every pending event, page read at a time, on the
-// workers and within the time of the run in ctx (sweep.From), and returns
-// how many it published. publish puts a user's earlier pending events
-// first, so no worker sends a later event before an earlier one.
+// FlushPending publishes every pending event, a page read at a time, each
+// page in commit order (publish puts a user's earlier pending events first
+// anyway), one at a time so that a user's events never race each other,
+// until none is left or ctx is done (the run's time), and returns how many
+// it published.
 func (o *Outbox) FlushPending(ctx context.Context, page int) (int, error) {
-	var (
-		mu        sync.Mutex
-		errs      []error
-		published int
-	)
-	pending := func() firestore.Query {
-		return o.fs.Collection(OutboxCollection).Where("pending", "==", true).OrderBy(firestore.DocumentID, firestore.Asc)
-	}
-	err := sweep.From(ctx).Drain(ctx, pending, page, func(ctx context.Context, snap *firestore.DocumentSnapshot) error {
-		err := o.publish(ctx, snap)
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil {
-			errs = append(errs, err)
-			return err
+	published := 0
+	var errs []error
+	var last *firestore.DocumentSnapshot
+	for ctx.Err() == nil {
+		q := o.fs.Collection(OutboxCollection).Where("pending", "==", true).OrderBy(firestore.DocumentID, firestore.Asc).Limit(page)
+		if last != nil {
+			q = q.StartAfter(last.Ref.ID)
 		}
-		published++
-		return nil
-	})
-	if err != nil {
-		errs = append(errs, fmt.Errorf("find pending events: %w", err))
+		snaps, err := q.Documents(ctx).GetAll()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("find pending events: %w", err))
+			break
+		}
+		if err := o.publishAll(ctx, snaps, &published); err != nil {
+			errs = append(errs, err)
+		}
+		if len(snaps) < page {
+			break
+		}
+		last = snaps[len(snaps)-1]
 	}
 	return published, errors.Join(errs...)
 }
