@@ -87,6 +87,10 @@ type Refund struct {
 	PaymentIntentID     string `firestore:"paymentIntentId"`
 	Amount              int64  `firestore:"amount"`
 	RefundID            string `firestore:"refundId,omitempty"` // Stripe's, once made
+	// Refunded is what Stripe refunded when it is less than Amount: the
+	// rest had been refunded outside this service (the Dashboard) before
+	// the ledger heard of it, so it went back to the card all the same.
+	Refunded int64 `firestore:"refunded,omitempty"`
 	// FailureCode is Stripe's code when it refused the refund for good
 	// (charge_already_refunded, charge_disputed, ...): an operator's task.
 	FailureCode string `firestore:"failureCode,omitempty"`
@@ -150,6 +154,7 @@ type (
 		FinalizeAndSendInvoice(ctx context.Context, id string) (payments.Invoice, error)
 		RefundPayment(ctx context.Context, paymentIntentID string, amount int64, metadata map[string]string, idempotencyKey string) (payments.Refund, error)
 		FindRefund(ctx context.Context, paymentIntentID, transactionID string) (payments.Refund, error)
+		Unrefunded(ctx context.Context, paymentIntentID string) (int64, error)
 		CancelOpenPaymentIntents(ctx context.Context, customerID string) (int, error)
 		DetachCards(ctx context.Context, customerID string) (int, error)
 	}

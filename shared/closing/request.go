@@ -12,6 +12,7 @@ import (
 
 	"example.com/billing/shared/customer"
 	"example.com/billing/shared/fault"
+	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/logging"
 	"example.com/billing/shared/payments"
 	"example.com/billing/shared/sweep"
@@ -286,8 +287,10 @@ func (s *Service) refund(ctx context.Context, d Deletion) error {
 		// the key: look first.
 		made, err := s.stripe.FindRefund(ctx, r.PaymentIntentID, r.EntryID)
 		if errors.Is(err, payments.ErrNotFound) {
-			made, err = s.stripe.RefundPayment(ctx, r.PaymentIntentID, r.Amount,
-				map[string]string{payments.MetadataUserID: d.UserID, payments.MetadataTransactionID: r.EntryID}, "refund:"+d.UserID+":"+r.EntryID)
+			made, err = s.stripe.RefundPayment(ctx, r.PaymentIntentID, r.Amount, refundMetadata(d, r), refundKey(d, r))
+			if errors.Is(err, payments.ErrRejected) {
+				made, err = s.refundWhatIsLeft(ctx, d, r, err)
+			}
 		}
 		var pe *payments.Error
 		if errors.Is(err, payments.ErrRejected) && errors.As(err, &pe) {
@@ -310,6 +313,9 @@ func (s *Service) refund(ctx context.Context, d Deletion) error {
 				return nil
 			}
 			cur.Refunds[i].RefundID = made.ID
+			if made.Amount < r.Amount {
+				cur.Refunds[i].Refunded = made.Amount
+			}
 			return s.ledger.CompleteRefund(tx, d.UserID, r.EntryID, made.ID)
 		}); err != nil {
 			return err
@@ -324,6 +330,37 @@ func (s *Service) refund(ctx context.Context, d Deletion) error {
 		cur.State = StateCompleting
 		return nil
 	})
+}
+
+func refundMetadata(d Deletion, r Refund) map[string]string {
+	return map[string]string{payments.MetadataUserID: d.UserID, payments.MetadataTransactionID: r.EntryID}
+}
+
+func refundKey(d Deletion, r Refund) string { return "refund:" + d.UserID + ":" + r.EntryID }
+
+// refundWhatIsLeft answers Stripe's refusal of refund r (cause) when the
+// charge has less left than planned: a refund made outside this service
+// (the Dashboard) whose charge.refunded had not reached the ledger when the
+// deletion was planned. The plan already counts that money as gone back to
+// the card (the top-up's refunded total was raised by the whole amount, so
+// the late event debits nothing), so what is left on the charge is
+// refunded, under a key of its own, and the deletion goes on. Any other
+// refusal (a disputed charge, nothing left) is returned as it came.
+func (s *Service) refundWhatIsLeft(ctx context.Context, d Deletion, r Refund, cause error) (payments.Refund, error) {
+	var pe *payments.Error
+	if !errors.As(cause, &pe) || pe.Code == payments.CodeChargeDisputed {
+		return payments.Refund{}, cause
+	}
+	left, err := s.stripe.Unrefunded(ctx, r.PaymentIntentID)
+	if err != nil {
+		return payments.Refund{}, err
+	}
+	if left <= 0 || left >= r.Amount {
+		return payments.Refund{}, cause
+	}
+	logging.FromContext(ctx).WarnContext(ctx, "deletion refund reduced to what the charge has left; the rest was refunded outside this service",
+		"payment_intent_id", r.PaymentIntentID, "planned", r.Amount, "left", left, "entry_id", r.EntryID)
+	return s.stripe.RefundPayment(ctx, r.PaymentIntentID, left, refundMetadata(d, r), fmt.Sprintf("%s:rest%d", refundKey(d, r), left))
 }
 
 // refusedRefund records refund i of d as refused by Stripe for good: the
@@ -358,9 +395,24 @@ func (s *Service) complete(ctx context.Context, d Deletion) error {
 	if err := fault.Point(ctx, fault.DeletionAfterDetach); err != nil {
 		return err
 	}
+	var left int64
 	err = s.transition(ctx, d.UserID, StateCompleting, func(tx *firestore.Transaction, cur *Deletion) error {
+		// What moved the balance after the plan (a refund or chargeback
+		// reported late, a dispute won) cannot be billed or returned any
+		// more: a deleted account holds nothing, so it is written off.
+		bal, err := s.ledger.BalanceIn(tx, d.UserID)
+		if err != nil {
+			return err
+		}
+		left = bal.Amount
 		now := s.now()
 		cur.State, cur.CompletedAt, cur.NextAttemptAt = StateDeleted, &now, nil
+		if left != 0 {
+			if err := s.ledger.Record(tx, ledger.Transaction{ID: fmt.Sprintf("del_%d_written_off", cur.Request), UserID: d.UserID,
+				Type: ledger.TypeWrittenOff, Amount: -left, Status: ledger.StatusSucceeded}); err != nil {
+				return err
+			}
+		}
 		if err := s.accounts.MarkDeleted(tx, d.UserID, now); err != nil {
 			return err
 		}
@@ -370,6 +422,10 @@ func (s *Service) complete(ctx context.Context, d Deletion) error {
 		})
 	})
 	if err == nil {
+		if left != 0 {
+			logging.FromContext(ctx).ErrorContext(ctx, "deleted account's balance moved after its deletion was planned and was written off; an operator must pursue the debt or return the money",
+				"user_id", d.UserID, "written_off", -left)
+		}
 		logging.FromContext(ctx).InfoContext(ctx, "account deleted", "final_invoice_id", d.InvoiceID)
 	}
 	return err

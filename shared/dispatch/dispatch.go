@@ -60,7 +60,7 @@ func New(l Books, d Deletions, c Credits, cu Customers) *Service {
 // when ev's id was applied before). An error means nothing was recorded:
 // the sender retries.
 func (s *Service) Apply(ctx context.Context, ev payments.Event) (ledger.Outcome, error) {
-	out, err := s.ledger.Process(ctx, ledger.Event{ID: ev.ID, Type: string(ev.Type), ObjectID: ev.ObjectID}, s.Effect(ev))
+	out, err := s.Process(ctx, ledger.Event{ID: ev.ID, Type: string(ev.Type), ObjectID: ev.ObjectID}, s.Effect(ev))
 	if err != nil {
 		return ledger.Outcome{}, err
 	}
@@ -75,18 +75,29 @@ func (s *Service) Apply(ctx context.Context, ev payments.Event) (ledger.Outcome,
 			logger.WarnContext(ctx, "deletion not completed yet; the sweep will finish it", "user_id", out.UserID, "error", err.Error())
 		}
 	}
-	// A payment that succeeded on a closing or deleted account goes back
-	// to its card; the deletion sweep finishes what fails here.
-	if out.ReturnEntryID != "" && out.Result == ledger.ResultApplied {
-		if err := s.deletions.ReturnPayment(ctx, out.UserID, out.ReturnEntryID); err != nil {
-			logger.WarnContext(ctx, "payment to a closing account not returned yet; the deletion sweep will", "user_id", out.UserID, "error", err.Error())
-		}
-	}
 	// Likewise the credit recorded for a new invoice is applied in Stripe
 	// from its ledger entry; Reconcile finishes what fails here.
 	if ev.Type == payments.EventInvoiceCreated && settled {
 		if err := s.credits.Finish(ctx, out.UserID, ev.ObjectID); err != nil {
 			logger.WarnContext(ctx, "invoice credit not applied in Stripe yet; reconcile will finish it", "user_id", out.UserID, "error", err.Error())
+		}
+	}
+	return out, nil
+}
+
+// Process applies effect once under ev's id (ledger.Process) and carries
+// out what its outcome leaves to do in Stripe, whichever path reported
+// the payment (a webhook event, Reconcile's or CancelStalePayments' look
+// at an intent): a payment that succeeded on a closing or deleted account
+// goes back to its card. What fails here the deletion sweep finishes.
+func (s *Service) Process(ctx context.Context, ev ledger.Event, effect ledger.Effect) (ledger.Outcome, error) {
+	out, err := s.ledger.Process(ctx, ev, effect)
+	if err != nil {
+		return ledger.Outcome{}, err
+	}
+	if out.ReturnEntryID != "" && out.Result == ledger.ResultApplied {
+		if err := s.deletions.ReturnPayment(ctx, out.UserID, out.ReturnEntryID); err != nil {
+			logging.FromContext(ctx).WarnContext(ctx, "payment to a closing account not returned yet; the deletion sweep will", "user_id", out.UserID, "error", err.Error())
 		}
 	}
 	return out, nil

@@ -8,6 +8,7 @@ import (
 	"cloud.google.com/go/firestore"
 
 	"example.com/billing/shared/fault"
+	"example.com/billing/shared/logging"
 	"example.com/billing/shared/store"
 )
 
@@ -44,6 +45,10 @@ type Outcome struct {
 	// succeeded on a closing or deleted account: the caller makes that
 	// refund in Stripe (ReturnPayment), and the deletion sweep finishes it.
 	ReturnEntryID string
+	// WrittenOff is what this event moved on a deleted account and a
+	// written_off entry took back (see TypeWrittenOff): an operator's to
+	// pursue (negative: a debt) or return (positive).
+	WrittenOff int64
 }
 
 // Effect applies an event inside a Firestore transaction. It must do all of
@@ -112,6 +117,10 @@ func (l *Ledger) Process(ctx context.Context, ev Event, effect Effect) (Outcome,
 	}
 	if err != nil {
 		return Outcome{}, fmt.Errorf("process event %s (%s): %w", ev.ID, ev.Type, err)
+	}
+	if out.WrittenOff != 0 {
+		logging.FromContext(ctx).ErrorContext(ctx, "money moved on a deleted account was written off; an operator must pursue the debt or return the money",
+			"user_id", out.UserID, "transaction_id", out.TransactionID, "moved", out.WrittenOff)
 	}
 	return out, nil
 }

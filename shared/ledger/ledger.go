@@ -57,6 +57,14 @@ const (
 	TypeInvoiceCredit    = "invoice_credit"    // the balance paying a Stripe invoice, as a customer credit
 	// A credit: a negative balance moved onto the final invoice at closing.
 	TypeDebtInvoiced = "debt_invoiced"
+	// Either sign: what keeps a deleted account's balance at zero. A
+	// reversal reported after the account was deleted (a chargeback, a
+	// Dashboard refund) is a debt no invoice can collect any more, written
+	// off (a credit); funds coming back to it (a dispute won) settle such a
+	// debt or are money an operator returns (a debit). Closing writes off
+	// whatever moved the balance between the deletion's plan and its end.
+	// Every one is logged as an error for the operators.
+	TypeWrittenOff = "written_off"
 )
 
 // PaymentTypes are the entries a card payment starts (checkout): the only

@@ -248,7 +248,7 @@ func (l *Ledger) RefundCharge(r ChargeRefund) Effect {
 		if err != nil || !ok {
 			return Outcome{Result: ResultUnmatched, Detail: "not one of our payments"}, err
 		}
-		acct, err := l.accountFactsIn(tx, t)
+		acct, err := l.accountFactsIn(tx, t.UserID)
 		if err != nil {
 			return Outcome{}, err
 		}
@@ -256,7 +256,8 @@ func (l *Ledger) RefundCharge(r ChargeRefund) Effect {
 		if err != nil {
 			return Outcome{}, err
 		}
-		return s.Outcome, l.write(tx, t.UserID, t.ID, r.PaymentIntentID, s)
+		err = l.write(tx, t.UserID, t.ID, r.PaymentIntentID, &s, acct)
+		return s.Outcome, err
 	}
 }
 
@@ -281,7 +282,7 @@ func (l *Ledger) DisputeChanged(d Dispute) Effect {
 		if _, rec.Reinstatement, err = l.EntryIn(tx, t.UserID, reinstatement); err != nil {
 			return Outcome{}, err
 		}
-		acct, err := l.accountFactsIn(tx, t)
+		acct, err := l.accountFactsIn(tx, t.UserID)
 		if err != nil {
 			return Outcome{}, err
 		}
@@ -289,7 +290,8 @@ func (l *Ledger) DisputeChanged(d Dispute) Effect {
 		if err != nil {
 			return Outcome{}, err
 		}
-		return s.Outcome, l.write(tx, t.UserID, t.ID, d.PaymentIntentID, s)
+		err = l.write(tx, t.UserID, t.ID, d.PaymentIntentID, &s, acct)
+		return s.Outcome, err
 	}
 }
 

@@ -34,6 +34,9 @@ type accountFacts struct {
 	Plan string
 	// Closing: the account is being deleted, or is: no money lands on it.
 	Closing bool
+	// Deleted: the account is deleted: its balance stays at zero (see
+	// TypeWrittenOff).
+	Deleted bool
 }
 
 // ReturnEntryPrefix starts the id of the refund entry that sends a payment

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"example.com/billing/shared/account"
 	"example.com/billing/shared/store"
 )
 
@@ -325,10 +326,12 @@ func (l *Ledger) SettleTopUp(p Payment) Effect {
 				stored = &t
 			}
 		}
+		// Only a credit moves money here: an account is read for a top-up
+		// not credited yet.
 		var acct accountFacts
-		if stored != nil {
+		if stored != nil && !stored.Credited {
 			var err error
-			if acct, err = l.accountFactsIn(tx, *stored); err != nil {
+			if acct, err = l.accountFactsIn(tx, stored.UserID); err != nil {
 				return Outcome{}, err
 			}
 		}
@@ -336,32 +339,30 @@ func (l *Ledger) SettleTopUp(p Payment) Effect {
 		if err != nil {
 			return s.Outcome, err
 		}
-		return s.Outcome, l.write(tx, p.UserID, p.TransactionID, p.PaymentIntentID, s)
+		err = l.write(tx, p.UserID, p.TransactionID, p.PaymentIntentID, &s, acct)
+		return s.Outcome, err
 	}
 }
 
-// accountFactsIn reads, inside tx, what settling t needs of its account:
-// a top-up not yet credited needs to know whether the account may still
-// receive money, and a package purchase its plan.
-func (l *Ledger) accountFactsIn(tx *firestore.Transaction, t Transaction) (accountFacts, error) {
-	if t.Credited {
-		return accountFacts{}, nil
-	}
-	acct, err := l.accounts.GetIn(tx, t.UserID)
+// accountFactsIn reads, inside tx, what settling a payment of the user
+// needs of the account: whether it may still receive money (or is
+// deleted), and the package plan it holds.
+func (l *Ledger) accountFactsIn(tx *firestore.Transaction, userID string) (accountFacts, error) {
+	acct, err := l.accounts.GetIn(tx, userID)
 	if errors.Is(err, store.ErrNotFound) {
 		return accountFacts{}, nil
 	}
 	if err != nil {
 		return accountFacts{}, err
 	}
-	return accountFacts{Plan: acct.Plan, Closing: acct.MayReceiveMoney() != nil}, nil
+	return accountFacts{Plan: acct.Plan, Closing: acct.MayReceiveMoney() != nil, Deleted: acct.Status == account.StatusDeleted}, nil
 }
 
 // write carries out, inside tx, what a settlement (or a reversal) decided
 // for the user's top-up txID: the intent's index, the plan, the new
 // entries, the top-up's fields, and the balance, moved once by the credit
 // and every entry together. Nothing decided, nothing written.
-func (l *Ledger) write(tx *firestore.Transaction, userID, txID, paymentIntentID string, s Settlement) error {
+func (l *Ledger) write(tx *firestore.Transaction, userID, txID, paymentIntentID string, s *Settlement, acct accountFacts) error {
 	if s.Change == nil && len(s.Entries) == 0 {
 		return nil
 	}
@@ -394,7 +395,24 @@ func (l *Ledger) write(tx *firestore.Transaction, userID, txID, paymentIntentID 
 	if move == 0 {
 		return nil
 	}
+	if acct.Deleted {
+		// A deleted account holds nothing: what moved is written off in
+		// the same commit, and Process tells the operators.
+		s.Outcome.WrittenOff = move
+		return l.createEntry(tx, writeOff(userID, txID, *s, move), now)
+	}
 	return l.credit(tx, userID, move, now)
+}
+
+// writeOff is the entry that takes back what a settlement moved on a
+// deleted account; its id derives from the settlement's first entry, each
+// of which is recorded once.
+func writeOff(userID, txID string, s Settlement, moved int64) Transaction {
+	id := "written_off_" + txID
+	if len(s.Entries) > 0 {
+		id = "written_off_" + s.Entries[0].ID
+	}
+	return Transaction{ID: id, UserID: userID, Type: TypeWrittenOff, Amount: -moved, Status: StatusSucceeded, SourceTransactionID: txID}
 }
 
 func deleteIfEmpty(v string) any {

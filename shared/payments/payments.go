@@ -39,6 +39,10 @@ var (
 	ErrRejected = errors.New("stripe rejected the request")
 )
 
+// CodeChargeDisputed is Stripe's refusal to refund a charge a dispute took
+// money from (even once the dispute is won).
+const CodeChargeDisputed = "charge_disputed"
+
 // Error is a classified Stripe failure.
 type Error struct {
 	Op      string // e.g. "create customer"

@@ -92,3 +92,29 @@ func (c *Client) DetachCards(ctx context.Context, customerID string) (int, error
 	}
 	return len(ids), nil
 }
+
+// Unrefunded is what Stripe would still refund of a PaymentIntent's
+// charge: what it received less every refund not failed or canceled, made
+// here or anywhere else (the Dashboard). A refund refused as larger than
+// that is retried for what is left.
+func (c *Client) Unrefunded(ctx context.Context, paymentIntentID string) (int64, error) {
+	pi, err := c.GetPaymentIntent(ctx, paymentIntentID)
+	if err != nil {
+		return 0, err
+	}
+	const op = "list refunds"
+	params := &stripe.RefundListParams{PaymentIntent: stripe.String(paymentIntentID)}
+	params.Context = ctx
+	params.Limit = stripe.Int64(100)
+	left := pi.AmountReceived
+	iter := c.api.Refunds.List(params)
+	for iter.Next() {
+		if r := iter.Refund(); r.Status != stripe.RefundStatusFailed && r.Status != stripe.RefundStatusCanceled {
+			left -= r.Amount
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return 0, fail(ctx, op, err)
+	}
+	return max(left, 0), nil
+}

@@ -9,9 +9,11 @@ import (
 	"example.com/billing/shared/payments"
 )
 
-// applier applies one Stripe event exactly once: the webhook's dispatch.
+// applier applies one Stripe event, or one effect, exactly once with what
+// follows it in Stripe: the webhook's dispatch.
 type applier interface {
 	Apply(ctx context.Context, ev payments.Event) (ledger.Outcome, error)
+	Process(ctx context.Context, ev ledger.Event, effect ledger.Effect) (ledger.Outcome, error)
 }
 
 // EventRetention is how long Stripe's Events API lists an event: the

@@ -2,8 +2,9 @@
 // lost or late. Reconcile lists the recent PaymentIntents of our top-ups
 // and packages and settles every one that ended (succeeded or canceled)
 // through the same mapping (shared/settlement) and the same exactly-once
-// path as the webhook, so a late webhook after a reconcile, or the reverse,
-// changes nothing. It then lists Stripe's recent events of every type the
+// path as the webhook (dispatch.Process, which also sends a payment made to
+// a closing account back to its card), so a late webhook after a
+// reconcile, or the reverse, changes nothing. It then lists Stripe's recent events of every type the
 // webhook handles and applies each through the webhook's own dispatch,
 // with the event's own id (events.go). CancelStalePayments cancels top-ups left pending too
 // long (the user walked away) and credits the ones that turn out to have
@@ -34,7 +35,6 @@ type (
 		EventsSince(ctx context.Context, since time.Time, types []payments.EventType, fn func(payments.Event) error) error
 	}
 	settler interface {
-		Process(ctx context.Context, ev ledger.Event, effect ledger.Effect) (ledger.Outcome, error)
 		SettleTopUp(p ledger.Payment) ledger.Effect
 	}
 )
@@ -90,7 +90,7 @@ func (s *Service) settle(ctx context.Context, source string, pi payments.Payment
 	if !ended {
 		return ledger.Outcome{Result: ledger.ResultIgnored}, nil
 	}
-	return s.ledger.Process(ctx, ledger.Event{ID: source + "-" + pi.Status + "-" + pi.ID, Type: source + ".payment_intent." + pi.Status, ObjectID: pi.ID},
+	return s.events.Process(ctx, ledger.Event{ID: source + "-" + pi.Status + "-" + pi.ID, Type: source + ".payment_intent." + pi.Status, ObjectID: pi.ID},
 		s.ledger.SettleTopUp(settlement.Payment(pi, status)))
 }
 
@@ -209,7 +209,7 @@ func (s *Service) CancelStalePayments(ctx context.Context) (Report, error) {
 
 func (s *Service) cancelOne(ctx context.Context, t ledger.Transaction) (ledger.Outcome, error) {
 	if t.PaymentIntentID == "" {
-		return s.ledger.Process(ctx, ledger.Event{ID: "stale-" + t.UserID + "-" + t.ID, Type: "stale.transaction"},
+		return s.events.Process(ctx, ledger.Event{ID: "stale-" + t.UserID + "-" + t.ID, Type: "stale.transaction"},
 			s.ledger.SettleTopUp(ledger.Payment{UserID: t.UserID, TransactionID: t.ID, Status: ledger.StatusCanceled, Currency: t.Currency,
 				FailureCode: "abandoned", FailureMessage: "The payment never reached the payment provider."}))
 	}

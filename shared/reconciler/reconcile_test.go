@@ -11,6 +11,7 @@ import (
 	"example.com/billing/shared/checkout"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/reconciler"
+	"example.com/billing/shared/settlement"
 	"example.com/billing/shared/testsupport/testenv"
 )
 
@@ -198,5 +199,50 @@ func TestCancelStalePaymentsTakesOnlyTopUps(t *testing.T) {
 	}
 	if r, err := e.svc.CancelStalePayments(ctx); err != nil || r.Seen != 0 {
 		t.Errorf("second run: %+v, %v; want nothing left", r, err)
+	}
+}
+
+// A payment Reconcile finds succeeded on an account deleted meanwhile (its
+// webhook lost) is not credited: it goes back to its card at once, as it
+// would from the webhook, not at the deletion sweep's next run.
+func TestReconcileReturnsAPaymentToADeletedAccountAtOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	s := e.start(t, "u1", 2500)
+	// Declined, and reported so: the top-up is failed, not pending.
+	if _, err := e.Stripe.FailPaymentIntent(s.Intent.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	pi, err := e.Payments.GetPaymentIntent(ctx, s.Intent.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Ledger.Process(ctx, ledger.Event{ID: "evt_failed", Type: "payment_intent.payment_failed"},
+		e.Ledger.SettleTopUp(settlement.Payment(pi, ledger.StatusFailed))); err != nil {
+		t.Fatal(err)
+	}
+	// Paid with another card; that webhook is lost. Then the user deletes
+	// the account (nothing on it: deleted at once).
+	if _, err := e.Stripe.SucceedPaymentIntent(s.Intent.ID); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := e.Services.Deletions.Request(ctx, "u1", "u1@example.com"); err != nil || d.State != "deleted" {
+		t.Fatalf("deletion = %+v, %v; want deleted", d, err)
+	}
+	if _, err := e.svc.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var refunded int64
+	for _, r := range e.Stripe.Refunds() {
+		if r.PaymentIntent != nil && r.PaymentIntent.ID == s.Intent.ID {
+			refunded += r.Amount
+		}
+	}
+	if refunded != 2500 {
+		t.Errorf("refunded %d of the payment after Reconcile, want 2500", refunded)
+	}
+	if got := e.balance(t, "u1"); got != 0 {
+		t.Errorf("balance = %d, want 0", got)
 	}
 }
