@@ -168,7 +168,7 @@ func reverseRefund(t Transaction, r ChargeRefund, acct accountFacts) (Settlement
 		s.Change = &TopUpChange{Status: t.Status}
 	}
 	s.Change.Refunded = &r.AmountRefunded
-	if r.AmountRefunded >= t.Amount {
+	if r.AmountRefunded >= chargeOf(t) {
 		s.Change.Status = StatusRefunded
 	}
 	if debit > 0 {

@@ -92,6 +92,12 @@ func TestReverseRefund(t *testing.T) {
 				Change: &TopUpChange{Status: StatusSucceeded, Refunded: new(int64(5000))}},
 		},
 		{
+			name: "a package refunded in full is refunded, its whole credit debited", stored: creditedPackage,
+			refund: ChargeRefund{PaymentIntentID: "pi_1", ChargeID: "ch_1", AmountRefunded: 10000, AmountCaptured: 10000, Currency: Currency},
+			want: Settlement{Outcome: outcomeOf(ResultApplied, "", -15000), Entries: []Transaction{refundEntry(10000, 15000)},
+				Change: &TopUpChange{Status: StatusRefunded, Refunded: new(int64(10000))}},
+		},
+		{
 			name:   "a second package refunded before its success is credited at its price",
 			stored: with(creditedPackage, func(t *Transaction) { t.Credited, t.Status = false, StatusPending }), acct: accountFacts{Plan: "partner-pro"},
 			refund: ChargeRefund{PaymentIntentID: "pi_1", AmountRefunded: 10000, AmountCaptured: 10000, Currency: Currency},
