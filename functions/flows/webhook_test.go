@@ -33,7 +33,7 @@ func newStack(t *testing.T) *stack {
 		addFunds: addfunds.NewServer(b.Verifier, b.Settings, b.Checkout),
 		purchase: addfunds.NewPurchaseServer(b.Verifier, config.Packages{"partner": {Price: 10000, Credit: 15000}}, b.Customers, b.Checkout),
 		balance:  balance.NewServer(b.Verifier, b.Ledger),
-		webhook:  webhook.NewServer([]string{testenv.WebhookSecret}, b.Ledger, nil, nil), // no invoice events here
+		webhook:  webhook.NewServer([]string{testenv.WebhookSecret}, b.Ledger, nil, nil, b.Payments), // no invoice events here
 	}
 }
 
