@@ -11,7 +11,6 @@ import (
 	"example.com/billing/shared/checkout"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/reconciler"
-	"example.com/billing/shared/store"
 	"example.com/billing/shared/testsupport/testenv"
 )
 
@@ -113,10 +112,10 @@ func TestReconcileCreditsWhatTheWebhookMissedExactlyOnce(t *testing.T) {
 	}
 }
 
-// A stale top-up without a recorded intent (a crash between Stripe and the
-// record) is looked up in Stripe: found, it is canceled there (or credited,
-// if paid) like one with its intent recorded; only one Stripe has no intent
-// for is abandoned.
+// Checkout does not record a fresh payment's intent on its transaction (the
+// browser has yet to confirm it), so a stale top-up without one is looked up
+// in Stripe: found, it is canceled there (or credited, if paid) like one
+// with its intent recorded; only one Stripe has no intent for is abandoned.
 func TestCancelStalePayments(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -126,11 +125,9 @@ func TestCancelStalePayments(t *testing.T) {
 	if _, err := e.Stripe.SucceedPaymentIntent(paid.Intent.ID); err != nil {
 		t.Fatal(err)
 	}
-	// Both intents left unrecorded, as a crash after Stripe leaves them.
 	for _, s := range []checkout.Started{abandoned, paid} {
-		if _, err := e.FS.Collection(store.AccountsCollection).Doc(s.Transaction.UserID).Collection(ledger.TransactionsCollection).Doc(s.Transaction.ID).
-			Update(ctx, []firestore.Update{{Path: "paymentIntentId", Value: firestore.Delete}}); err != nil {
-			t.Fatal(err)
+		if tx, _ := e.Ledger.Transaction(ctx, s.Transaction.UserID, s.Transaction.ID); tx.PaymentIntentID != "" {
+			t.Fatalf("%s records intent %s: the test wants it unrecorded, as checkout leaves it", tx.ID, tx.PaymentIntentID)
 		}
 	}
 	// Top-ups whose process died before they reached Stripe: of a user
