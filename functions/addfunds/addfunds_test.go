@@ -162,9 +162,11 @@ func TestAddFundsCreatesAPendingTopUp(t *testing.T) {
 		t.Errorf("idempotency keys (-want +got):\n%s", diff)
 	}
 
+	// Pending, and without the intent recorded: nothing can be charged
+	// before the browser confirms it, and its outcome records it.
 	txs := history(t, b, "u1")
-	if len(txs) != 1 || txs[0].Status != ledger.StatusPending || txs[0].PaymentIntentID != piID || txs[0].Amount != 2500 || txs[0].Credited {
-		t.Errorf("ledger = %+v, want one pending top-up of 2500 with the intent", txs)
+	if len(txs) != 1 || txs[0].ID != txID || txs[0].Status != ledger.StatusPending || txs[0].PaymentIntentID != "" || txs[0].Amount != 2500 || txs[0].Credited {
+		t.Errorf("ledger = %+v, want one pending top-up of 2500, its intent not yet recorded", txs)
 	}
 	if bal, _ := b.Ledger.Balance(context.Background(), "u1"); bal.Amount != 0 {
 		t.Errorf("balance = %d: AddFunds must never credit", bal.Amount)
@@ -179,21 +181,54 @@ func TestAddFundsCreatesAPendingTopUp(t *testing.T) {
 	}
 }
 
+// A retry with the same key answers with the first intent (its client
+// secret too), which the first answer did not record: the retry finds it in
+// Stripe, under the same Stripe key or, once Stripe has forgotten the key
+// (24 h), by listing the customer's intents; then it records it, and a
+// third answer comes from the record.
 func TestIdempotencyKeyReturnsTheFirstAnswer(t *testing.T) {
+	t.Parallel()
+	for _, wait := range []time.Duration{0, 25 * time.Hour} {
+		t.Run(wait.String(), func(t *testing.T) {
+			t.Parallel()
+			b := testenv.NewBilling(t)
+			h := newServer(b)
+			token := b.Issuer.Token(t, "u1", "")
+			first := post(t, h, token, map[string]any{"amount": 2500}, "order-7")
+			if first.Status != 200 {
+				t.Fatalf("first: %d %s", first.Status, first.Raw)
+			}
+			if txs := history(t, b, "u1"); len(txs) != 1 || txs[0].PaymentIntentID != "" {
+				t.Fatalf("ledger = %+v, want one top-up, its intent not yet recorded", txs)
+			}
+			b.Stripe.Advance(wait)
+			for i := range 2 {
+				again := post(t, h, token, map[string]any{"amount": 2500, "currency": "USD"}, "order-7")
+				if again.Status != 200 {
+					t.Fatalf("retry %d: %d %s", i, again.Status, again.Raw)
+				}
+				if diff := cmp.Diff(first.Body, again.Body); diff != "" {
+					t.Errorf("retry %d differs (-first +again):\n%s", i, diff)
+				}
+				if txs := history(t, b, "u1"); len(txs) != 1 || txs[0].PaymentIntentID != first.Body["paymentIntentId"] {
+					t.Errorf("ledger after retry %d = %+v, want the first intent recorded", i, txs)
+				}
+			}
+			if n := len(b.Stripe.PaymentIntents()); n != 1 {
+				t.Errorf("%d payment intents, want 1", n)
+			}
+		})
+	}
+}
+
+func TestIdempotencyKeyOfAnotherRequest(t *testing.T) {
 	t.Parallel()
 	b := testenv.NewBilling(t)
 	h := newServer(b)
 	token := b.Issuer.Token(t, "u1", "")
 	first := post(t, h, token, map[string]any{"amount": 2500}, "order-7")
-	again := post(t, h, token, map[string]any{"amount": 2500, "currency": "USD"}, "order-7")
-	if first.Status != 200 || again.Status != 200 {
-		t.Fatalf("statuses %d, %d: %s %s", first.Status, again.Status, first.Raw, again.Raw)
-	}
-	if diff := cmp.Diff(first.Body, again.Body); diff != "" {
-		t.Errorf("replay differs (-first +again):\n%s", diff)
-	}
-	if n := len(b.Stripe.PaymentIntents()); n != 1 {
-		t.Errorf("%d payment intents, want 1", n)
+	if first.Status != 200 {
+		t.Fatalf("first: %d %s", first.Status, first.Raw)
 	}
 	if got := post(t, h, token, map[string]any{"amount": 3000}, "order-7"); got.Status != http.StatusConflict || got.ErrorCode() != "idempotency_key_reused" {
 		t.Errorf("same key, other amount: %d %s", got.Status, got.Raw)

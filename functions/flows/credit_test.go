@@ -20,7 +20,7 @@ func creditStack(t *testing.T, balance int64) (*stack, *invoicecredit.Service, s
 	t.Helper()
 	s := newStack(t)
 	credits := invoicecredit.New(s.Ledger, s.Customers, s.Payments)
-	s.webhook = webhook.NewServer([]string{testenv.WebhookSecret}, s.Ledger, nil, credits)
+	s.webhook = webhook.NewServer([]string{testenv.WebhookSecret}, s.Ledger, nil, credits, s.Payments)
 	if balance > 0 {
 		s.paid(t, balance)
 	}

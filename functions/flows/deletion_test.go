@@ -28,7 +28,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	c := testenv.NewClosing(t)
 	e := &env{Closing: c, srv: fdeletion.NewServer(c.Verifier, c.Deletions)}
-	e.hook = webhook.NewServer([]string{testenv.WebhookSecret}, c.Ledger, c.Deletions, c.Services.InvoiceCredits)
+	e.hook = webhook.NewServer([]string{testenv.WebhookSecret}, c.Ledger, c.Deletions, c.Services.InvoiceCredits, c.Payments)
 	return e
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/stripe/stripe-go/v76"
 
+	"example.com/billing/shared/fault"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/testsupport/stripetest"
 	"example.com/billing/shared/testsupport/testenv"
@@ -303,5 +304,44 @@ func TestBalanceMayGoNegative(t *testing.T) {
 	}, time.Now()))
 	if got := s.balanceAmount(t); got != -4000 {
 		t.Errorf("balance = %v, want -4000", got)
+	}
+}
+
+// A dispute reported before its payment's success finds the top-up also
+// when checkout did not record the intent (here a crash right after Stripe
+// created it): the dispute names only the intent, so dispatch asks Stripe
+// for the intent's ids. Lost in full, it leaves nothing on the balance.
+func TestDisputeBeforeTheSuccessOfAnUnrecordedIntent(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	req := testenv.Request(http.MethodPost, "/AddFunds", s.Issuer.Token(t, "u1", ""), map[string]any{"amount": 5000})
+	inj := fault.New().Fail(fault.CheckoutAfterIntent, 1)
+	if got := testenv.Do(t, s.addFunds, req.WithContext(fault.With(req.Context(), inj))); got.Status != http.StatusServiceUnavailable {
+		t.Fatalf("AddFunds with a crash after the intent: %d %s", got.Status, got.Raw)
+	}
+	pis := s.Stripe.PaymentIntents()
+	if len(pis) != 1 {
+		t.Fatalf("%d intents, want 1", len(pis))
+	}
+	piID := pis[0].ID
+	paid := s.pay(t, piID).Payload
+	id, err := s.Stripe.OpenDispute(piID, 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost(t, s, piID, id)
+	var all [][]byte
+	for _, e := range s.Stripe.Events() {
+		if strings.HasPrefix(e.Type, "charge.dispute.") {
+			all = append(all, e.Payload)
+		}
+	}
+	for _, p := range append(all, paid) {
+		if got := s.deliver(t, p); got.Status != http.StatusOK {
+			t.Fatalf("delivery: %d %s", got.Status, got.Raw)
+		}
+	}
+	if got := s.balanceAmount(t); got != 0 {
+		t.Errorf("balance = %v, want 0: the lost chargeback was dropped", got)
 	}
 }

@@ -19,7 +19,7 @@ func TestPurchasePackageBeforeAnySetupCreditsOnce(t *testing.T) {
 	t.Parallel()
 	b := testenv.NewBilling(t)
 	h := addfunds.NewPurchaseServer(b.Verifier, packages, b.Customers, b.Checkout)
-	hook := webhook.NewServer([]string{testenv.WebhookSecret}, b.Ledger, nil, nil) // no invoice events here
+	hook := webhook.NewServer([]string{testenv.WebhookSecret}, b.Ledger, nil, nil, b.Payments) // no invoice events here
 	token := b.Issuer.Token(t, "newcomer", "n@example.com")
 
 	// No AccountSetup, no activation: the purchase ensures the customer first.
@@ -76,7 +76,7 @@ func TestTwoPackagesPaidAnywayCreditOnce(t *testing.T) {
 			t.Parallel()
 			b := testenv.NewBilling(t)
 			h := addfunds.NewPurchaseServer(b.Verifier, packages, b.Customers, b.Checkout)
-			hook := webhook.NewServer([]string{testenv.WebhookSecret}, b.Ledger, nil, nil)
+			hook := webhook.NewServer([]string{testenv.WebhookSecret}, b.Ledger, nil, nil, b.Payments)
 			token := b.Issuer.Token(t, "u1", "")
 			declined := testenv.Do(t, h, testenv.Request(http.MethodPost, "/PurchasePackage", token,
 				map[string]any{"package": "partner-pro", "paymentMethodId": "pm_card_chargeDeclined"}))

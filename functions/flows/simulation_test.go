@@ -148,7 +148,7 @@ type simUser struct {
 func newSim(t *testing.T, seed uint64, users int) *sim {
 	c := testenv.NewClosing(t)
 	s := &sim{Closing: c, seed: seed, intentOf: map[string]*simUser{}, customerO: map[string]*simUser{}, kinds: map[string]int{}}
-	s.hook = webhook.NewServer([]string{testenv.WebhookSecret}, c.Ledger, c.Deletions, c.Services.InvoiceCredits)
+	s.hook = webhook.NewServer([]string{testenv.WebhookSecret}, c.Ledger, c.Deletions, c.Services.InvoiceCredits, c.Payments)
 	for i := range users {
 		s.users = append(s.users, &simUser{
 			id:       fmt.Sprintf("sim%d", i),

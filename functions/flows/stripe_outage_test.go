@@ -114,7 +114,7 @@ func TestBurstWhileStripeIsDown(t *testing.T) {
 	if n := len(b.Stripe.Customers()); n != len(want) {
 		t.Errorf("%d customers for %d users", n, len(want))
 	}
-	hook := webhook.NewServer([]string{testenv.WebhookSecret}, b.Ledger, nil, nil)
+	hook := webhook.NewServer([]string{testenv.WebhookSecret}, b.Ledger, nil, nil, b.Payments)
 	for _, tu := range topUps {
 		txs := history(t, b, tu.user)
 		if len(txs) != len(topUps)/len(want) {

@@ -33,7 +33,7 @@ func newStack(t *testing.T) *stack {
 		addFunds: addfunds.NewServer(b.Verifier, b.Settings, b.Checkout),
 		purchase: addfunds.NewPurchaseServer(b.Verifier, config.Packages{"partner": {Price: 10000, Credit: 15000}}, b.Customers, b.Checkout),
 		balance:  balance.NewServer(b.Verifier, b.Ledger),
-		webhook:  webhook.NewServer([]string{testenv.WebhookSecret}, b.Ledger, nil, nil), // no invoice events here
+		webhook:  webhook.NewServer([]string{testenv.WebhookSecret}, b.Ledger, nil, nil, b.Payments), // no invoice events here
 	}
 }
 
@@ -176,6 +176,68 @@ func TestFailureAndCancellation(t *testing.T) {
 	}
 	if got := s.balanceOf(t, "u1").Body["balance"].(map[string]any)["amount"]; got != 2500.0 {
 		t.Errorf("balance = %v, want 2500", got)
+	}
+}
+
+// AddFunds without a saved card answers before it records the intent on
+// the transaction; the intent's outcome, reported by the webhook, records
+// it, with the index that later refunds and disputes of the intent look up.
+func TestTheOutcomeRecordsAnIntentAddFundsLeftUnrecorded(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name        string
+		settle      func(s *stack, piID string) (stripetest.Event, error)
+		wantStatus  string
+		wantBalance int64
+	}{
+		{name: "succeeded", wantStatus: ledger.StatusSucceeded, wantBalance: 2500, settle: func(s *stack, piID string) (stripetest.Event, error) {
+			if _, err := s.Stripe.SucceedPaymentIntent(piID); err != nil {
+				return stripetest.Event{}, err
+			}
+			ev, _ := s.Stripe.LastEvent("payment_intent.succeeded", piID)
+			return ev, nil
+		}},
+		{name: "failed", wantStatus: ledger.StatusFailed, wantBalance: 0, settle: func(s *stack, piID string) (stripetest.Event, error) {
+			if _, err := s.Stripe.FailPaymentIntent(piID, "insufficient_funds"); err != nil {
+				return stripetest.Event{}, err
+			}
+			ev, _ := s.Stripe.LastEvent("payment_intent.payment_failed", piID)
+			return ev, nil
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newStack(t)
+			ctx := context.Background()
+			piID := s.topUp(t, "u1", 2500)
+			pi, _ := s.Stripe.PaymentIntent(piID)
+			txID := pi.Metadata["transaction_id"]
+			if tx, err := s.Ledger.Transaction(ctx, "u1", txID); err != nil || tx.PaymentIntentID != "" {
+				t.Fatalf("after AddFunds: %+v, %v; want the top-up without its intent recorded", tx, err)
+			}
+			ev, err := tc.settle(s, piID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := s.deliver(t, ev.Payload); got.Body["result"] != ledger.ResultApplied {
+				t.Fatalf("webhook: %s", got.Raw)
+			}
+			tx, err := s.Ledger.Transaction(ctx, "u1", txID)
+			if err != nil || tx.Status != tc.wantStatus || tx.PaymentIntentID != piID {
+				t.Errorf("transaction = %+v, %v; want %s with intent %s", tx, err, tc.wantStatus, piID)
+			}
+			snap, err := s.FS.Collection(ledger.IntentsCollection).Doc(piID).Get(ctx)
+			if err != nil {
+				t.Fatalf("index of %s: %v", piID, err)
+			}
+			if got := snap.Data(); got["userId"] != "u1" || got["transactionId"] != txID {
+				t.Errorf("index of %s = %v, want u1/%s", piID, got, txID)
+			}
+			if got := s.balanceOf(t, "u1").Body["balance"].(map[string]any)["amount"]; got != float64(tc.wantBalance) {
+				t.Errorf("balance = %v, want %d", got, tc.wantBalance)
+			}
+		})
 	}
 }
 

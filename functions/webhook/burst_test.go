@@ -98,7 +98,7 @@ func TestBurstWhileFirestoreIsCut(t *testing.T) {
 	// The webhook reaches Firestore through a proxy that the test cuts.
 	proxy := testenv.NewProxy(t, os.Getenv("FIRESTORE_EMULATOR_HOST"))
 	viaProxy := testenv.FirestoreVia(t, proxy.Addr(), b.Project)
-	srv := httptest.NewServer(webhook.NewServer([]string{testenv.WebhookSecret}, ledger.New(viaProxy), nil, nil))
+	srv := httptest.NewServer(webhook.NewServer([]string{testenv.WebhookSecret}, ledger.New(viaProxy), nil, nil, nil))
 	defer srv.Close()
 	// Stripe gives up on a delivery that takes too long and retries it; a
 	// short timeout makes every delivery sent during the cut (which the

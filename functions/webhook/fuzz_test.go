@@ -57,7 +57,7 @@ func FuzzDispatch(f *testing.F) {
 	}
 	events := dispatch.New(ledger.New(nil),
 		closing.New(nil, ledger.New(nil), nil, nil, nil, metering.Prices{}, nil, closing.Config{}),
-		invoicecredit.New(ledger.New(nil), nil, nil), customer.New(nil, nil))
+		invoicecredit.New(ledger.New(nil), nil, nil), customer.New(nil, nil), nil)
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		if _, err := payments.VerifyEvent(payload, stripetest.SignatureHeader(payload, "whsec_other", now), []string{"whsec_fuzz"}); !errors.Is(err, payments.ErrBadSignature) {
 			t.Fatalf("accepted a body signed with another secret: %v", err)

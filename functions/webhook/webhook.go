@@ -41,11 +41,12 @@ type Server struct {
 }
 
 // NewServer wires a Server that accepts events signed with any of secrets
-// and applies them through l, d and c (see dispatch.New). The deletion and
-// invoice-credit services may be nil in tests that send no invoice events;
+// and applies them through l, d, c and i (see dispatch.New). The deletion
+// and invoice-credit services may be nil in tests that send no invoice
+// events, the intents where no dispute precedes its payment's success;
 // customer events are ignored (New wires them).
-func NewServer(secrets []string, l dispatch.Books, d dispatch.Deletions, c dispatch.Credits) *Server {
-	return &Server{secrets: secrets, events: dispatch.New(l, d, c, nil)}
+func NewServer(secrets []string, l dispatch.Books, d dispatch.Deletions, c dispatch.Credits, i dispatch.Intents) *Server {
+	return &Server{secrets: secrets, events: dispatch.New(l, d, c, nil, i)}
 }
 
 var (

@@ -16,7 +16,7 @@ import (
 func TestSecretRotation(t *testing.T) {
 	t.Parallel()
 	b := testenv.NewBilling(t)
-	h := webhook.NewServer([]string{"whsec_old", testenv.WebhookSecret}, b.Ledger, nil, nil)
+	h := webhook.NewServer([]string{"whsec_old", testenv.WebhookSecret}, b.Ledger, nil, nil, nil)
 	for i, secret := range []string{"whsec_old", testenv.WebhookSecret} {
 		payload := stripetest.NewEvent(fmt.Sprintf("evt_rot_%d", i), "charge.succeeded", map[string]any{"id": "ch_1", "object": "charge"}, time.Now())
 		if got := testenv.Do(t, h, testenv.WebhookRequest(payload, secret)); got.Status != http.StatusOK {
@@ -28,7 +28,7 @@ func TestSecretRotation(t *testing.T) {
 func TestFirestoreDownIsTransient(t *testing.T) {
 	t.Parallel()
 	dead := ledger.New(testenv.UnreachableFirestore(t))
-	h := webhook.NewServer([]string{testenv.WebhookSecret}, dead, nil, nil)
+	h := webhook.NewServer([]string{testenv.WebhookSecret}, dead, nil, nil, nil)
 	payload := stripetest.NewEvent("evt_1", "payment_intent.succeeded", map[string]any{"id": "pi_1", "object": "payment_intent",
 		"metadata": map[string]string{"user_id": "u", "transaction_id": "tx"}}, time.Now())
 	req := testenv.WebhookRequest(payload, testenv.WebhookSecret)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"example.com/billing/shared/auth"
+	"example.com/billing/shared/customer"
 	"example.com/billing/shared/httpx"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/logging"
@@ -28,11 +29,12 @@ import (
 // stripe-mock confirms nothing, so then the payer sends that event itself.
 // It answers once the webhook has settled the transaction.
 type payer struct {
-	verifier *auth.Verifier
-	ledger   *ledger.Ledger
-	stripe   *payments.Client
-	webhook  string
-	secret   string
+	verifier  *auth.Verifier
+	ledger    *ledger.Ledger
+	customers *customer.Service
+	stripe    *payments.Client
+	webhook   string
+	secret    string
 }
 
 // payerFromEnv builds the payer on the first request from the graph the
@@ -49,7 +51,7 @@ var payerFromEnv = sync.OnceValues(func() (*payer, error) {
 	if s.Verifier == nil {
 		return nil, errors.New("AUTH_* is not configured")
 	}
-	return &payer{verifier: s.Verifier, ledger: s.Ledger, stripe: s.Payments,
+	return &payer{verifier: s.Verifier, ledger: s.Ledger, customers: s.Customers, stripe: s.Payments,
 		webhook: "http://127.0.0.1:" + env("PORT", "8080") + "/StripeWebhook", secret: secrets[0]}, nil
 })
 
@@ -102,6 +104,9 @@ func (p *payer) pay(w http.ResponseWriter, r *http.Request) (payResponse, error)
 	}
 	ctx := r.Context()
 	tx, err := p.ledger.Transaction(ctx, user.ID, req.TransactionID)
+	if err == nil && tx.PaymentIntentID == "" && tx.Status == ledger.StatusPending {
+		tx.PaymentIntentID, err = p.unrecordedIntent(ctx, tx)
+	}
 	switch {
 	case errors.Is(err, ledger.ErrNotFound), err == nil && tx.PaymentIntentID == "":
 		return payResponse{}, httpx.Errorf(http.StatusNotFound, "no_such_payment", "You have no payment %q to pay.", req.TransactionID)
@@ -130,6 +135,23 @@ func (p *payer) pay(w http.ResponseWriter, r *http.Request) (payResponse, error)
 	}
 	logging.FromContext(ctx).InfoContext(ctx, "dev payment played", "user_id", user.ID, "transaction_id", tx.ID, "status", tx.Status)
 	return payResponse{TransactionID: tx.ID, PaymentIntentID: tx.PaymentIntentID, Status: tx.Status}, nil
+}
+
+// unrecordedIntent finds the intent of a pending top-up that AddFunds left
+// unrecorded (a fresh payment's is recorded by its outcome), as the console
+// knows it from AddFunds' answer: the customer's intent naming the
+// transaction. None ("") when Stripe has none; stripe-mock, which keeps
+// nothing, never has one, so there pay a top-up whose intent is recorded.
+func (p *payer) unrecordedIntent(ctx context.Context, tx ledger.Transaction) (string, error) {
+	acct, err := p.customers.Get(ctx, tx.UserID)
+	if err != nil || acct.CustomerID == "" {
+		return "", err
+	}
+	pi, err := p.stripe.FindPaymentIntent(ctx, acct.CustomerID, tx.ID, tx.CreatedAt.Add(-time.Minute))
+	if errors.Is(err, payments.ErrNotFound) {
+		return "", nil
+	}
+	return pi.ID, err
 }
 
 // waitSettled polls the transaction until the webhook moved it on.

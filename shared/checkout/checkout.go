@@ -2,8 +2,12 @@
 // AddFunds' top-ups and PurchasePackage's plans. It owns their order, which
 // is the same for every payment path: make sure the Stripe customer exists,
 // record the pending ledger transaction, create its PaymentIntent with a
-// deterministic idempotency key, and record the intent. It never credits;
-// the webhook (or a reconciliation) does, once Stripe reports the payment.
+// deterministic idempotency key whose metadata names the transaction, and
+// record the intent on the transaction where the answer depends on it (a
+// saved card, a retry; see Service.Start): a fresh payment the browser has
+// yet to confirm gets its intent recorded when Stripe reports its outcome.
+// It never credits; the webhook (or a reconciliation) does, once Stripe
+// reports the payment.
 package checkout
 
 import (
@@ -110,13 +114,35 @@ type Started struct {
 // recorded. A declined card is a *payments.Error of kind ErrCardDeclined,
 // also when replayed; a key reused for another payment is ledger.ErrConflict.
 //
-// Its critical path is one Firestore round trip before Stripe and one
-// after: the account is read while the pending transaction is recorded
-// (neither waits for the other), the intent is created, and recorded. The
-// record made before Stripe is what makes a crash safe. When the account
-// turns out to have no customer yet (a user's first payment, Stripe down at
-// sign-up) or to be closing, the fresh record is taken back and the payment
-// takes the long way: the customer first, then the record.
+// Its critical path is one Firestore round trip and the Stripe call: the
+// account is read while the pending transaction is recorded (neither waits
+// for the other), then the intent is created. The record made before Stripe
+// is what makes a crash safe. When the account turns out to have no
+// customer yet (a user's first payment, Stripe down at sign-up) or to be
+// closing, the fresh record is taken back and the payment takes the long
+// way: the customer first, then the record.
+//
+// The intent is recorded on the transaction (paymentIntentId, and its
+// payment_intents index) only where the answer depends on it:
+//   - a saved card (PaymentMethodID) is confirmed server-side and may be
+//     charged by the create itself, so its intent is recorded before the
+//     answer, and an answer that could not record it is ErrNotRecorded;
+//   - a retry (the transaction was found, not created) records what it
+//     found or made, so later retries answer from the transaction.
+//
+// A fresh payment without a saved card answers without recording it: the
+// intent cannot be paid until the browser confirms it with the client
+// secret in this answer, and nothing here needs the id before then. The
+// intent names the transaction in its metadata, so everything that follows
+// finds it without the record, as it already had to after a crash between
+// the create and the record: the webhook's settlement records the id and
+// its index with the outcome (ledger.SettleTopUp); a retry with the same
+// Idempotency-Key lists the customer's intents for the one naming the
+// transaction (FindPaymentIntent) before creating one under the same Stripe
+// key, and answers with it; CancelStalePayments looks it up the same way
+// before it cancels; a deletion cancels every open intent of the customer
+// in Stripe, recorded or not. Until then the pending transaction shows no
+// paymentIntentId.
 func (s *Service) Start(ctx context.Context, p Payment) (Started, error) {
 	txID, err := transactionID(p.UserID, p.Type, p.IdempotencyKey)
 	if err != nil {
@@ -235,14 +261,16 @@ func (s *Service) Start(ctx context.Context, p Payment) (Started, error) {
 	if err := fault.Point(ctx, fault.CheckoutAfterIntent); err != nil {
 		return Started{}, fmt.Errorf("%w: %w", ErrNotRecorded, err)
 	}
-	attach := s.ledger.AttachPaymentIntent
-	if created {
-		attach = s.ledger.AttachNewPaymentIntent
-	}
-	if err := attach(ctx, tx.UserID, tx.ID, pi.ID); err != nil {
-		// The intent exists and carries our ids in its metadata, so the
-		// webhook still finds the transaction.
-		return Started{}, fmt.Errorf("%w: %w", ErrNotRecorded, err)
+	if !created || tx.PaymentMethodID != "" {
+		attach := s.ledger.AttachPaymentIntent
+		if created {
+			attach = s.ledger.AttachNewPaymentIntent
+		}
+		if err := attach(ctx, tx.UserID, tx.ID, pi.ID); err != nil {
+			// The intent exists and carries our ids in its metadata, so the
+			// webhook still finds the transaction.
+			return Started{}, fmt.Errorf("%w: %w", ErrNotRecorded, err)
+		}
 	}
 	logging.FromContext(ctx).InfoContext(ctx, "payment started", "type", p.Type, "transaction_id", tx.ID,
 		"payment_intent_id", pi.ID, "charge", tx.ChargeAmount, "status", pi.Status)

@@ -10,6 +10,8 @@ package dispatch
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/logging"
@@ -24,6 +26,11 @@ type (
 		SettleTopUp(p ledger.Payment) ledger.Effect
 		RefundCharge(r ledger.ChargeRefund) ledger.Effect
 		DisputeChanged(d ledger.Dispute) ledger.Effect
+		IntentIndexed(ctx context.Context, paymentIntentID string) (bool, error)
+	}
+	// Intents is what it needs of Stripe: a disputed intent's metadata.
+	Intents interface {
+		GetPaymentIntent(ctx context.Context, id string) (payments.PaymentIntent, error)
 	}
 	// Deletions is what it needs of the deletion service.
 	Deletions interface {
@@ -48,19 +55,29 @@ type Service struct {
 	deletions Deletions
 	credits   Credits
 	customers Customers
+	intents   Intents
 }
 
 // New wires a Service. The deletion, invoice-credit and customer services
-// may be nil in tests that send none of their events.
-func New(l Books, d Deletions, c Credits, cu Customers) *Service {
-	return &Service{ledger: l, deletions: d, credits: c, customers: cu}
+// may be nil in tests that send none of their events; intents may be nil
+// where no dispute comes before its payment is recorded (see Apply).
+func New(l Books, d Deletions, c Credits, cu Customers, i Intents) *Service {
+	return &Service{ledger: l, deletions: d, credits: c, customers: cu, intents: i}
 }
 
 // Apply applies ev exactly once and returns what it did (ResultDuplicate
 // when ev's id was applied before). An error means nothing was recorded:
 // the sender retries.
 func (s *Service) Apply(ctx context.Context, ev payments.Event) (ledger.Outcome, error) {
-	out, err := s.Process(ctx, ledger.Event{ID: ev.ID, Type: string(ev.Type), ObjectID: ev.ObjectID}, s.Effect(ev))
+	effect := s.Effect(ev)
+	if ev.Dispute != nil {
+		d, err := s.disputeOwner(ctx, disputeOf(ev.Dispute, disputeStage(ev.Type)))
+		if err != nil {
+			return ledger.Outcome{}, err
+		}
+		effect = s.ledger.DisputeChanged(d)
+	}
+	out, err := s.Process(ctx, ledger.Event{ID: ev.ID, Type: string(ev.Type), ObjectID: ev.ObjectID}, effect)
 	if err != nil {
 		return ledger.Outcome{}, err
 	}
@@ -120,12 +137,9 @@ func (s *Service) Effect(ev payments.Event) ledger.Effect {
 		return s.ledger.RefundCharge(ledger.ChargeRefund{PaymentIntentID: ch.PaymentIntentID, ChargeID: ch.ID, AmountRefunded: ch.AmountRefunded,
 			AmountCaptured: ch.AmountCaptured, Currency: ch.Currency,
 			UserID: ch.Metadata[payments.MetadataUserID], TransactionID: ch.Metadata[payments.MetadataTransactionID]})
-	case payments.EventChargeDisputeCreated, payments.EventChargeDisputeUpdated, payments.EventChargeDisputeClosed:
-		return s.ledger.DisputeChanged(disputeOf(ev.Dispute, ""))
-	case payments.EventChargeDisputeFundsWithdrawn:
-		return s.ledger.DisputeChanged(disputeOf(ev.Dispute, ledger.DisputeFundsWithdrawn))
-	case payments.EventChargeDisputeFundsReinstated:
-		return s.ledger.DisputeChanged(disputeOf(ev.Dispute, ledger.DisputeFundsReinstated))
+	case payments.EventChargeDisputeCreated, payments.EventChargeDisputeUpdated, payments.EventChargeDisputeClosed,
+		payments.EventChargeDisputeFundsWithdrawn, payments.EventChargeDisputeFundsReinstated:
+		return s.ledger.DisputeChanged(disputeOf(ev.Dispute, disputeStage(ev.Type)))
 	case payments.EventCustomerDeleted:
 		if s.customers == nil {
 			return ledger.Ignore("customer events are not wired here")
@@ -138,6 +152,42 @@ func (s *Service) Effect(ev payments.Event) ledger.Effect {
 	default:
 		return ledger.Ignore("event type not handled")
 	}
+}
+
+func disputeStage(t payments.EventType) string {
+	switch t {
+	case payments.EventChargeDisputeFundsWithdrawn:
+		return ledger.DisputeFundsWithdrawn
+	case payments.EventChargeDisputeFundsReinstated:
+		return ledger.DisputeFundsReinstated
+	}
+	return ""
+}
+
+// disputeOwner adds to d the ids of the top-up its intent pays when the
+// intent is not indexed yet, from the intent's metadata in Stripe: a
+// dispute names only the intent, and checkout leaves a fresh payment's
+// intent unrecorded until its outcome is reported, which may come after
+// the dispute. An intent Stripe does not know, or one not ours, adds
+// nothing (the ledger then finds no top-up); Stripe out of reach is an
+// error, so the event is retried.
+func (s *Service) disputeOwner(ctx context.Context, d ledger.Dispute) (ledger.Dispute, error) {
+	if s.intents == nil || d.PaymentIntentID == "" {
+		return d, nil
+	}
+	indexed, err := s.ledger.IntentIndexed(ctx, d.PaymentIntentID)
+	if err != nil || indexed {
+		return d, err
+	}
+	pi, err := s.intents.GetPaymentIntent(ctx, d.PaymentIntentID)
+	if errors.Is(err, payments.ErrNotFound) {
+		return d, nil
+	}
+	if err != nil {
+		return d, fmt.Errorf("look up disputed payment intent %s: %w", d.PaymentIntentID, err)
+	}
+	d.UserID, d.TransactionID = pi.UserID(), pi.TransactionID()
+	return d, nil
 }
 
 func disputeOf(d *payments.Dispute, stage string) ledger.Dispute {

@@ -15,7 +15,9 @@
 package ledger
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"cloud.google.com/go/firestore"
@@ -148,6 +150,22 @@ func (l *Ledger) indexIntent(tx *firestore.Transaction, paymentIntentID, userID,
 }
 
 // intentTransaction reads, inside tx, the transaction a PaymentIntent pays.
+// IntentIndexed reports whether a PaymentIntent is in payment_intents, i.e.
+// whether an event that names only the intent finds its top-up.
+func (l *Ledger) IntentIndexed(ctx context.Context, paymentIntentID string) (bool, error) {
+	if store.CheckID(paymentIntentID) != nil {
+		return false, nil
+	}
+	_, err := l.fs.Collection(IntentsCollection).Doc(paymentIntentID).Get(ctx)
+	if isNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read payment intent index %s: %w", paymentIntentID, err)
+	}
+	return true, nil
+}
+
 func (l *Ledger) intentTransaction(tx *firestore.Transaction, paymentIntentID string) (Transaction, bool, error) {
 	if store.CheckID(paymentIntentID) != nil {
 		return Transaction{}, false, nil

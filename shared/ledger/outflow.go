@@ -87,6 +87,10 @@ type Dispute struct {
 	// Withdrawals and Reinstatements count the dispute's balance
 	// transactions that took funds and that gave them back.
 	Withdrawals, Reinstatements int
+	// UserID and TransactionID are the disputed PaymentIntent's metadata,
+	// used when the intent is not indexed yet (the dispute itself carries
+	// no ids of ours; dispatch asks Stripe for them then).
+	UserID, TransactionID string
 }
 
 // Dispute stages.
@@ -265,7 +269,7 @@ func (l *Ledger) RefundCharge(r ChargeRefund) Effect {
 // reverseDispute).
 func (l *Ledger) DisputeChanged(d Dispute) Effect {
 	return func(ctx context.Context, tx *firestore.Transaction) (Outcome, error) {
-		t, ok, err := l.paymentTransaction(tx, d.PaymentIntentID, "", "")
+		t, ok, err := l.paymentTransaction(tx, d.PaymentIntentID, d.UserID, d.TransactionID)
 		if err != nil || !ok {
 			return Outcome{Result: ResultUnmatched, Detail: "not one of our payments"}, err
 		}
@@ -296,9 +300,9 @@ func (l *Ledger) DisputeChanged(d Dispute) Effect {
 }
 
 // paymentTransaction reads, inside tx, the top-up a PaymentIntent pays: by
-// the intent's index, or else by the ids its charge carries (the index is
-// written with the intent, but an intent that could not be recorded has
-// none until its payment settles).
+// the intent's index, or else by the ids its charge or intent carries (an
+// intent checkout did not record, a fresh payment's or one a crash left
+// unrecorded, has no index until its payment settles).
 func (l *Ledger) paymentTransaction(tx *firestore.Transaction, paymentIntentID, userID, txID string) (Transaction, bool, error) {
 	t, ok, err := l.intentTransaction(tx, paymentIntentID)
 	if err != nil || ok || store.CheckID(userID) != nil || store.CheckID(txID) != nil || store.CheckID(paymentIntentID) != nil {

@@ -106,8 +106,8 @@ func New(ctx context.Context, cfg Config, opts Options) (*Services, error) {
 	s.Outbox = events.NewOutbox(fs, publisher)
 	s.Deletions = closing.New(fs, s.Ledger, s.Customers, s.Payments, s.Usage, prices, s.Outbox, cfg.Deletion)
 	s.InvoiceCredits = invoicecredit.New(s.Ledger, s.Customers, s.Payments)
-	s.Events = dispatch.New(s.Ledger, s.Deletions, s.InvoiceCredits, s.Customers)
-	s.Reconciler = reconciler.New(fs, s.Payments, s.Ledger, s.Events, cfg.Reconcile)
+	s.Events = dispatch.New(s.Ledger, s.Deletions, s.InvoiceCredits, s.Customers, s.Payments)
+	s.Reconciler = reconciler.New(fs, s.Payments, s.Customers, s.Ledger, s.Events, cfg.Reconcile)
 	s.Sweeps = sweep.NewRunner(cfg.Sweeps.Run, payments.NewBudget(cfg.Sweeps.Run.StripeRPS), events.Messages{PubSub: publisher})
 	// Only the console functions verify tokens; the others run without AUTH_*.
 	s.Verifier, s.verifierErr = auth.NewVerifier(ctx, cfg.Auth)

@@ -20,10 +20,12 @@ import (
 
 	"cloud.google.com/go/firestore"
 
+	"example.com/billing/shared/account"
 	"example.com/billing/shared/ledger"
 	"example.com/billing/shared/logging"
 	"example.com/billing/shared/payments"
 	"example.com/billing/shared/settlement"
+	"example.com/billing/shared/store"
 	"example.com/billing/shared/sweep"
 )
 
@@ -32,7 +34,11 @@ type (
 		PaymentIntentsSince(ctx context.Context, since time.Time, fn func(payments.PaymentIntent) error) error
 		GetPaymentIntent(ctx context.Context, id string) (payments.PaymentIntent, error)
 		CancelPaymentIntent(ctx context.Context, id string) (payments.PaymentIntent, error)
+		FindPaymentIntent(ctx context.Context, customerID, transactionID string, since time.Time) (payments.PaymentIntent, error)
 		EventsSince(ctx context.Context, since time.Time, types []payments.EventType, fn func(payments.Event) error) error
+	}
+	customers interface {
+		Get(ctx context.Context, userID string) (account.Account, error)
 	}
 	settler interface {
 		SettleTopUp(p ledger.Payment) ledger.Effect
@@ -52,18 +58,20 @@ type Config struct {
 
 // Service runs the jobs.
 type Service struct {
-	fs     *firestore.Client
-	stripe intents
-	ledger settler
-	events applier
-	cfg    Config
-	now    func() time.Time
+	fs        *firestore.Client
+	stripe    intents
+	customers customers
+	ledger    settler
+	events    applier
+	cfg       Config
+	now       func() time.Time
 }
 
-// New wires a Service; events applies the Stripe events Reconcile lists
-// (the webhook's dispatch).
-func New(fs *firestore.Client, stripe intents, l settler, events applier, cfg Config) *Service {
-	return &Service{fs: fs, stripe: stripe, ledger: l, events: events, cfg: cfg, now: func() time.Time { return time.Now().UTC() }}
+// New wires a Service; customers gives a stale top-up's Stripe customer,
+// events applies the Stripe events Reconcile lists (the webhook's
+// dispatch).
+func New(fs *firestore.Client, stripe intents, c customers, l settler, events applier, cfg Config) *Service {
+	return &Service{fs: fs, stripe: stripe, customers: c, ledger: l, events: events, cfg: cfg, now: func() time.Time { return time.Now().UTC() }}
 }
 
 // WithClock replaces the service's clock.
@@ -160,7 +168,10 @@ func (s *Service) Reconcile(ctx context.Context) (Report, error) {
 // CancelStalePayments cancels, in Stripe and in the ledger, the top-ups
 // still pending after StaleAfter. One that succeeded meanwhile is credited
 // instead; one that never reached Stripe is marked canceled (a later
-// reconcile still credits it, should an intent for it turn up paid).
+// reconcile still credits it, should an intent for it turn up paid). A
+// top-up without a recorded intent is looked up in Stripe first (see
+// cancelOne): checkout does not record the intent of a fresh payment the
+// browser has yet to confirm.
 //
 // It works through every stale top-up, oldest first, BatchSize read at a
 // time, on the workers and within the time and Stripe budget of the run in
@@ -208,12 +219,20 @@ func (s *Service) CancelStalePayments(ctx context.Context) (Report, error) {
 }
 
 func (s *Service) cancelOne(ctx context.Context, t ledger.Transaction) (ledger.Outcome, error) {
-	if t.PaymentIntentID == "" {
+	id := t.PaymentIntentID
+	if id == "" {
+		found, err := s.findIntent(ctx, t)
+		if err != nil {
+			return ledger.Outcome{}, err
+		}
+		id = found.ID
+	}
+	if id == "" {
 		return s.events.Process(ctx, ledger.Event{ID: "stale-" + t.UserID + "-" + t.ID, Type: "stale.transaction"},
 			s.ledger.SettleTopUp(ledger.Payment{UserID: t.UserID, TransactionID: t.ID, Status: ledger.StatusCanceled, Currency: t.Currency,
 				FailureCode: "abandoned", FailureMessage: "The payment never reached the payment provider."}))
 	}
-	pi, err := s.stripe.CancelPaymentIntent(ctx, t.PaymentIntentID)
+	pi, err := s.stripe.CancelPaymentIntent(ctx, id)
 	if err != nil {
 		return ledger.Outcome{}, err
 	}
@@ -225,4 +244,29 @@ func (s *Service) cancelOne(ctx context.Context, t ledger.Transaction) (ledger.O
 		return ledger.Outcome{}, errors.New("payment intent " + pi.ID + " is not the transaction's")
 	}
 	return s.settle(ctx, "stale", pi)
+}
+
+// findIntent looks up in Stripe the intent of a pending top-up that has
+// none recorded: checkout leaves a fresh payment's intent unrecorded until
+// Stripe reports its outcome (and a crash can leave any unrecorded), yet it
+// exists and can still be paid. Checkout made it for the account's customer
+// with the transaction in its metadata. No customer, or no such intent,
+// means the payment never reached Stripe: the zero PaymentIntent. (An
+// intent of a customer since deleted in Stripe and replaced is not found;
+// should it be paid, Reconcile still credits it.)
+func (s *Service) findIntent(ctx context.Context, t ledger.Transaction) (payments.PaymentIntent, error) {
+	acct, err := s.customers.Get(ctx, t.UserID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return payments.PaymentIntent{}, nil
+	case err != nil:
+		return payments.PaymentIntent{}, err
+	case acct.CustomerID == "":
+		return payments.PaymentIntent{}, nil
+	}
+	pi, err := s.stripe.FindPaymentIntent(ctx, acct.CustomerID, t.ID, t.CreatedAt.Add(-time.Minute))
+	if errors.Is(err, payments.ErrNotFound) {
+		return payments.PaymentIntent{}, nil
+	}
+	return pi, err
 }

@@ -24,7 +24,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := &env{Billing: testenv.NewBilling(t), clock: time.Now().UTC()}
-	e.svc = reconciler.New(e.FS, e.Payments, e.Ledger, e.Services.Events, reconciler.Config{Window: 72 * time.Hour, StaleAfter: 24 * time.Hour, BatchSize: 10}).
+	e.svc = reconciler.New(e.FS, e.Payments, e.Customers, e.Ledger, e.Services.Events, reconciler.Config{Window: 72 * time.Hour, StaleAfter: 24 * time.Hour, BatchSize: 10}).
 		WithClock(func() time.Time { return e.clock })
 	return e
 }
@@ -113,48 +113,67 @@ func TestReconcileCreditsWhatTheWebhookMissedExactlyOnce(t *testing.T) {
 	}
 }
 
+// Checkout does not record a fresh payment's intent on its transaction (the
+// browser has yet to confirm it), so a stale top-up without one is looked up
+// in Stripe: found, it is canceled there (or credited, if paid) like one
+// with its intent recorded; only one Stripe has no intent for is abandoned.
 func TestCancelStalePayments(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
+	ctx := context.Background()
 	abandoned := e.start(t, "u1", 2500)
 	paid := e.start(t, "u2", 1500) // succeeded, webhook lost
 	if _, err := e.Stripe.SucceedPaymentIntent(paid.Intent.ID); err != nil {
 		t.Fatal(err)
 	}
-	// A top-up whose process died before it reached Stripe.
-	if _, _, err := e.Ledger.BeginTopUp(context.Background(), ledger.TopUp{UserID: "u3", ID: "tx_dead", Type: ledger.TypeCardTopUp, Amount: 1000, Currency: "usd"}); err != nil {
-		t.Fatal(err)
+	for _, s := range []checkout.Started{abandoned, paid} {
+		if tx, _ := e.Ledger.Transaction(ctx, s.Transaction.UserID, s.Transaction.ID); tx.PaymentIntentID != "" {
+			t.Fatalf("%s records intent %s: the test wants it unrecorded, as checkout leaves it", tx.ID, tx.PaymentIntentID)
+		}
+	}
+	// Top-ups whose process died before they reached Stripe: of a user
+	// without an account, and of one whose customer has no intent for it.
+	for _, tu := range []ledger.TopUp{
+		{UserID: "u3", ID: "tx_dead", Type: ledger.TypeCardTopUp, Amount: 1000, Currency: "usd"},
+		{UserID: "u1", ID: "tx_dead_u1", Type: ledger.TypeCardTopUp, Amount: 1000, Currency: "usd"},
+	} {
+		if _, _, err := e.Ledger.BeginTopUp(ctx, tu); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	if r, err := e.svc.CancelStalePayments(context.Background()); err != nil || r.Seen != 0 {
 		t.Fatalf("fresh payments: %+v, %v; want none touched", r, err)
 	}
 	e.clock = e.clock.Add(25 * time.Hour)
-	r, err := e.svc.CancelStalePayments(context.Background())
-	if err != nil || r.Seen != 3 || r.Fixed != 3 {
-		t.Fatalf("report = %+v, %v; want the 3 stale ones settled", r, err)
+	r, err := e.svc.CancelStalePayments(ctx)
+	if err != nil || r.Seen != 4 || r.Fixed != 4 {
+		t.Fatalf("report = %+v, %v; want the 4 stale ones settled", r, err)
 	}
 	if pi, _ := e.Stripe.PaymentIntent(abandoned.Intent.ID); pi.Status != "canceled" {
 		t.Errorf("abandoned intent is %s in Stripe, want canceled", pi.Status)
 	}
-	want := map[string]string{"u1/" + abandoned.Transaction.ID: ledger.StatusCanceled, "u2/" + paid.Transaction.ID: ledger.StatusSucceeded,
-		"u3/tx_dead": ledger.StatusCanceled}
-	for key, st := range want {
-		var u, id string
-		for i := range key {
-			if key[i] == '/' {
-				u, id = key[:i], key[i+1:]
-			}
+	type end struct{ Status, Intent, FailureCode string }
+	want := map[[2]string]end{
+		{"u1", abandoned.Transaction.ID}: {ledger.StatusCanceled, abandoned.Intent.ID, "canceled"},
+		{"u2", paid.Transaction.ID}:      {ledger.StatusSucceeded, paid.Intent.ID, ""},
+		{"u3", "tx_dead"}:                {ledger.StatusCanceled, "", "abandoned"},
+		{"u1", "tx_dead_u1"}:             {ledger.StatusCanceled, "", "abandoned"},
+	}
+	for key, w := range want {
+		tx, err := e.Ledger.Transaction(ctx, key[0], key[1])
+		if got := (end{tx.Status, tx.PaymentIntentID, tx.FailureCode}); err != nil || got != w {
+			t.Errorf("%s/%s = %+v, %v; want %+v", key[0], key[1], got, err, w)
 		}
-		if tx, _ := e.Ledger.Transaction(context.Background(), u, id); tx.Status != st {
-			t.Errorf("%s is %s, want %s", key, tx.Status, st)
-		}
+	}
+	if n := len(e.Stripe.PaymentIntents()); n != 2 {
+		t.Errorf("%d intents in Stripe, want 2: the sweep creates none", n)
 	}
 	if got := e.balance(t, "u2"); got != 1500 {
 		t.Errorf("u2 balance = %d, want 1500 (credited, not canceled)", got)
 	}
 	// Running again changes nothing.
-	if r, err := e.svc.CancelStalePayments(context.Background()); err != nil || r.Seen != 0 {
+	if r, err := e.svc.CancelStalePayments(ctx); err != nil || r.Seen != 0 {
 		t.Errorf("second run: %+v, %v", r, err)
 	}
 }
@@ -165,7 +184,7 @@ func TestCancelStalePayments(t *testing.T) {
 func TestCancelStalePaymentsTakesOnlyTopUps(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.svc = reconciler.New(e.FS, e.Payments, e.Ledger, e.Services.Events, reconciler.Config{Window: 72 * time.Hour, StaleAfter: 24 * time.Hour, BatchSize: 1}).
+	e.svc = reconciler.New(e.FS, e.Payments, e.Customers, e.Ledger, e.Services.Events, reconciler.Config{Window: 72 * time.Hour, StaleAfter: 24 * time.Hour, BatchSize: 1}).
 		WithClock(func() time.Time { return e.clock })
 	ctx := context.Background()
 	others := []ledger.Transaction{
