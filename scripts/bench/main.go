@@ -275,10 +275,12 @@ func seedTopUps(ctx context.Context, fs *firestore.Client, n int) ([][]byte, err
 		if i >= n {
 			continue
 		}
+		// As AddFunds leaves a fresh payment: pending, its intent not
+		// recorded yet, so the credit also records the intent and its index.
 		txID, piID := fmt.Sprintf("tx_%06d", i), fmt.Sprintf("pi_bench_%06d", i)
 		if _, err := bw.Set(store.UnderAccount(fs, user, ledger.TransactionsCollection).Doc(txID), ledger.Transaction{
 			UserID: user, Type: ledger.TypeCardTopUp, Amount: 2500, ChargeAmount: 2500, Currency: "usd", Status: ledger.StatusPending,
-			PaymentIntentID: piID, CreatedAt: now, UpdatedAt: now,
+			CreatedAt: now, UpdatedAt: now,
 		}); err != nil {
 			return nil, err
 		}

@@ -149,7 +149,6 @@ func (l *Ledger) indexIntent(tx *firestore.Transaction, paymentIntentID, userID,
 	return tx.Set(l.fs.Collection(IntentsCollection).Doc(paymentIntentID), intentIndex{UserID: userID, TransactionID: txID, CreatedAt: l.now()})
 }
 
-// intentTransaction reads, inside tx, the transaction a PaymentIntent pays.
 // IntentIndexed reports whether a PaymentIntent is in payment_intents, i.e.
 // whether an event that names only the intent finds its top-up.
 func (l *Ledger) IntentIndexed(ctx context.Context, paymentIntentID string) (bool, error) {
@@ -166,6 +165,7 @@ func (l *Ledger) IntentIndexed(ctx context.Context, paymentIntentID string) (boo
 	return true, nil
 }
 
+// intentTransaction reads, inside tx, the transaction a PaymentIntent pays.
 func (l *Ledger) intentTransaction(tx *firestore.Transaction, paymentIntentID string) (Transaction, bool, error) {
 	if store.CheckID(paymentIntentID) != nil {
 		return Transaction{}, false, nil
