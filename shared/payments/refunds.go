@@ -41,23 +41,43 @@ func (c *Client) RefundPayment(ctx context.Context, paymentIntentID string, amou
 // look-up before making a refund again, since Stripe forgets the
 // idempotency key after 24 h and a second refund would pay twice.
 func (c *Client) FindRefund(ctx context.Context, paymentIntentID, transactionID string) (Refund, error) {
+	var found *stripe.Refund
+	err := c.eachRefund(ctx, paymentIntentID, func(r *stripe.Refund) bool {
+		if r.Metadata[MetadataTransactionID] == transactionID {
+			found = r
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		return Refund{}, err
+	}
+	if found == nil {
+		return Refund{}, &Error{Op: "list refunds", Kind: ErrNotFound, Message: "no refund carries out " + transactionID}
+	}
+	return Refund{ID: found.ID, Status: string(found.Status), Amount: found.Amount}, nil
+}
+
+// eachRefund calls fn for every refund of a PaymentIntent's charge, newest
+// first, until fn returns false.
+func (c *Client) eachRefund(ctx context.Context, paymentIntentID string, fn func(*stripe.Refund) bool) error {
 	const op = "list refunds"
 	if err := c.ready(ctx, op); err != nil {
-		return Refund{}, err
+		return err
 	}
 	params := &stripe.RefundListParams{PaymentIntent: stripe.String(paymentIntentID)}
 	params.Context = ctx
 	params.Limit = stripe.Int64(100)
 	iter := c.api.Refunds.List(params)
 	for iter.Next() {
-		if r := iter.Refund(); r.Metadata[MetadataTransactionID] == transactionID {
-			return Refund{ID: r.ID, Status: string(r.Status), Amount: r.Amount}, nil
+		if !fn(iter.Refund()) {
+			return nil
 		}
 	}
 	if err := iter.Err(); err != nil {
-		return Refund{}, fail(ctx, op, err)
+		return fail(ctx, op, err)
 	}
-	return Refund{}, &Error{Op: op, Kind: ErrNotFound, Message: "no refund carries out " + transactionID}
+	return nil
 }
 
 // DetachCards detaches every card saved on the customer. Detaching is
@@ -102,19 +122,15 @@ func (c *Client) Unrefunded(ctx context.Context, paymentIntentID string) (int64,
 	if err != nil {
 		return 0, err
 	}
-	const op = "list refunds"
-	params := &stripe.RefundListParams{PaymentIntent: stripe.String(paymentIntentID)}
-	params.Context = ctx
-	params.Limit = stripe.Int64(100)
 	left := pi.AmountReceived
-	iter := c.api.Refunds.List(params)
-	for iter.Next() {
-		if r := iter.Refund(); r.Status != stripe.RefundStatusFailed && r.Status != stripe.RefundStatusCanceled {
+	err = c.eachRefund(ctx, paymentIntentID, func(r *stripe.Refund) bool {
+		if r.Status != stripe.RefundStatusFailed && r.Status != stripe.RefundStatusCanceled {
 			left -= r.Amount
 		}
-	}
-	if err := iter.Err(); err != nil {
-		return 0, fail(ctx, op, err)
+		return true
+	})
+	if err != nil {
+		return 0, err
 	}
 	return max(left, 0), nil
 }
