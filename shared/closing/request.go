@@ -287,7 +287,7 @@ func (s *Service) refund(ctx context.Context, d Deletion) error {
 		// the key: look first.
 		made, err := s.stripe.FindRefund(ctx, r.PaymentIntentID, r.EntryID)
 		if errors.Is(err, payments.ErrNotFound) {
-			made, err = s.stripe.RefundPayment(ctx, r.PaymentIntentID, r.Amount, refundMetadata(d, r), refundKey(d, r))
+			made, err = s.stripe.RefundPayment(ctx, r.PaymentIntentID, r.Amount, refundMetadata(d.UserID, r.EntryID), refundKey(d.UserID, r.EntryID))
 			if errors.Is(err, payments.ErrRejected) {
 				made, err = s.refundWhatIsLeft(ctx, d, r, err)
 			}
@@ -332,11 +332,14 @@ func (s *Service) refund(ctx context.Context, d Deletion) error {
 	})
 }
 
-func refundMetadata(d Deletion, r Refund) map[string]string {
-	return map[string]string{payments.MetadataUserID: d.UserID, payments.MetadataTransactionID: r.EntryID}
+// refundMetadata and refundKey are those of the Stripe refund that carries
+// out the user's refund entry: the metadata FindRefund looks it up by, and
+// its idempotency key.
+func refundMetadata(userID, entryID string) map[string]string {
+	return map[string]string{payments.MetadataUserID: userID, payments.MetadataTransactionID: entryID}
 }
 
-func refundKey(d Deletion, r Refund) string { return "refund:" + d.UserID + ":" + r.EntryID }
+func refundKey(userID, entryID string) string { return "refund:" + userID + ":" + entryID }
 
 // refundWhatIsLeft answers Stripe's refusal of refund r (cause) when the
 // charge has less left than planned: a refund made outside this service
@@ -360,7 +363,7 @@ func (s *Service) refundWhatIsLeft(ctx context.Context, d Deletion, r Refund, ca
 	}
 	logging.FromContext(ctx).WarnContext(ctx, "deletion refund reduced to what the charge has left; the rest was refunded outside this service",
 		"payment_intent_id", r.PaymentIntentID, "planned", r.Amount, "left", left, "entry_id", r.EntryID)
-	return s.stripe.RefundPayment(ctx, r.PaymentIntentID, left, refundMetadata(d, r), fmt.Sprintf("%s:rest%d", refundKey(d, r), left))
+	return s.stripe.RefundPayment(ctx, r.PaymentIntentID, left, refundMetadata(d.UserID, r.EntryID), fmt.Sprintf("%s:rest%d", refundKey(d.UserID, r.EntryID), left))
 }
 
 // refusedRefund records refund i of d as refused by Stripe for good: the

@@ -31,7 +31,7 @@ func (s *Service) ReturnPayment(ctx context.Context, userID, entryID string) err
 	made, err := s.stripe.FindRefund(ctx, e.PaymentIntentID, entryID)
 	if errors.Is(err, payments.ErrNotFound) {
 		made, err = s.stripe.RefundPayment(ctx, e.PaymentIntentID, -e.Amount,
-			map[string]string{payments.MetadataUserID: userID, payments.MetadataTransactionID: entryID}, "refund:"+userID+":"+entryID)
+			refundMetadata(userID, entryID), refundKey(userID, entryID))
 	}
 	var pe *payments.Error
 	switch {
