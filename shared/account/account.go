@@ -108,8 +108,19 @@ type Store struct {
 // NewStore returns a Store on fs.
 func NewStore(fs *firestore.Client) *Store { return &Store{fs: fs} }
 
-func (s *Store) ref(userID string) *firestore.DocumentRef {
+// Ref is the account's document, for a transaction that reads it with
+// others in one round trip (Decode decodes it).
+func (s *Store) Ref(userID string) *firestore.DocumentRef {
 	return s.fs.Collection(store.AccountsCollection).Doc(userID)
+}
+
+// Decode decodes the user's account from a snapshot read as Ref; a missing
+// one is store.ErrNotFound.
+func Decode(userID string, snap *firestore.DocumentSnapshot) (Account, error) {
+	if !snap.Exists() {
+		return Account{}, fmt.Errorf("account %s: %w", userID, store.ErrNotFound)
+	}
+	return decode(userID, snap, nil)
 }
 
 // Get returns the stored account, or store.ErrNotFound.
@@ -117,7 +128,7 @@ func (s *Store) Get(ctx context.Context, userID string) (Account, error) {
 	if err := store.CheckID(userID); err != nil {
 		return Account{}, err
 	}
-	snap, err := s.ref(userID).Get(ctx)
+	snap, err := s.Ref(userID).Get(ctx)
 	return decode(userID, snap, err)
 }
 
@@ -126,7 +137,7 @@ func (s *Store) GetIn(tx *firestore.Transaction, userID string) (Account, error)
 	if err := store.CheckID(userID); err != nil {
 		return Account{}, err
 	}
-	snap, err := tx.Get(s.ref(userID))
+	snap, err := tx.Get(s.Ref(userID))
 	return decode(userID, snap, err)
 }
 

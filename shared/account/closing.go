@@ -16,16 +16,16 @@ func (s *Store) MarkClosing(tx *firestore.Transaction, userID string, billedThro
 	if !billedThrough.IsZero() {
 		fields["billedThrough"] = billedThrough
 	}
-	return tx.Set(s.ref(userID), fields, firestore.MergeAll)
+	return tx.Set(s.Ref(userID), fields, firestore.MergeAll)
 }
 
 // MarkDeleted records the account deleted.
 func (s *Store) MarkDeleted(tx *firestore.Transaction, userID string, at time.Time) error {
-	return tx.Set(s.ref(userID), map[string]any{"status": StatusDeleted, "deletedAt": at, "updatedAt": at}, firestore.MergeAll)
+	return tx.Set(s.Ref(userID), map[string]any{"status": StatusDeleted, "deletedAt": at, "updatedAt": at}, firestore.MergeAll)
 }
 
 // Reopen opens a closing account again (its deletion was canceled);
 // billedThrough stays, since that usage is on the final invoice.
 func (s *Store) Reopen(tx *firestore.Transaction, userID string, at time.Time) error {
-	return tx.Set(s.ref(userID), map[string]any{"status": firestore.Delete, "updatedAt": at}, firestore.MergeAll)
+	return tx.Set(s.Ref(userID), map[string]any{"status": firestore.Delete, "updatedAt": at}, firestore.MergeAll)
 }

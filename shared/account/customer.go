@@ -26,7 +26,7 @@ type Attempt struct {
 // Open records a new account, still without a customer, with its first
 // attempt.
 func (s *Store) Open(tx *firestore.Transaction, userID, email string, a Attempt) error {
-	return tx.Set(s.ref(userID), map[string]any{
+	return tx.Set(s.Ref(userID), map[string]any{
 		"email": email, "paymentsStatus": PaymentsPending, "createdAt": a.At, "customerId": "",
 		"attempts": a.Number, "updatedAt": a.At, "lastAttemptAt": a.At, "repairAt": a.Lease,
 	}, firestore.MergeAll)
@@ -39,13 +39,13 @@ func (s *Store) RecordAttempt(tx *firestore.Transaction, userID, email string, a
 	if email != "" {
 		fields["email"] = email
 	}
-	return tx.Set(s.ref(userID), fields, firestore.MergeAll)
+	return tx.Set(s.Ref(userID), fields, firestore.MergeAll)
 }
 
 // SetCustomer records the account's Stripe customer: payments are ready,
 // the last error and the repair schedule are gone.
 func (s *Store) SetCustomer(tx *firestore.Transaction, userID, customerID string, at time.Time) error {
-	return tx.Set(s.ref(userID), map[string]any{
+	return tx.Set(s.Ref(userID), map[string]any{
 		"customerId": customerID, "paymentsStatus": PaymentsReady,
 		"lastError": firestore.Delete, "repairAt": firestore.Delete, "updatedAt": at,
 	}, firestore.MergeAll)
@@ -56,7 +56,7 @@ func (s *Store) SetCustomer(tx *firestore.Transaction, userID, customerID string
 // once, and generation (the customers deleted so far) for the next one's
 // key.
 func (s *Store) ForgetCustomer(tx *firestore.Transaction, userID string, generation int64, last LastError) error {
-	return tx.Set(s.ref(userID), map[string]any{
+	return tx.Set(s.Ref(userID), map[string]any{
 		"customerId": "", "paymentsStatus": PaymentsPending, "customerGeneration": generation,
 		"lastError": &last, "repairAt": last.At, "updatedAt": last.At,
 	}, firestore.MergeAll)
@@ -65,7 +65,7 @@ func (s *Store) ForgetCustomer(tx *firestore.Transaction, userID string, generat
 // RecordFailure records a failed attempt: the payments status it leaves
 // (PaymentsPending or PaymentsFailed), the error, and when to try again.
 func (s *Store) RecordFailure(tx *firestore.Transaction, userID, paymentsStatus string, last LastError, next, at time.Time) error {
-	return tx.Set(s.ref(userID), map[string]any{
+	return tx.Set(s.Ref(userID), map[string]any{
 		"paymentsStatus": paymentsStatus, "lastError": &last, "repairAt": next, "updatedAt": at,
 	}, firestore.MergeAll)
 }
@@ -74,7 +74,7 @@ func (s *Store) RecordFailure(tx *firestore.Transaction, userID, paymentsStatus 
 // caller's time ran out) due again at next, leaving the payments status and
 // the last error as they were: it was not the account's failure.
 func (s *Store) Reschedule(tx *firestore.Transaction, userID string, next, at time.Time) error {
-	return tx.Set(s.ref(userID), map[string]any{"repairAt": next, "updatedAt": at}, firestore.MergeAll)
+	return tx.Set(s.Ref(userID), map[string]any{"repairAt": next, "updatedAt": at}, firestore.MergeAll)
 }
 
 // DueQuery finds the accounts whose repairAt has passed at now, oldest

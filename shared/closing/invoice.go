@@ -65,7 +65,7 @@ func (s *Service) addLines(ctx context.Context, customerID string, inv payments.
 // it). Any other invoice is ignored; a final invoice of a deletion that was
 // canceled is recorded as paid and changes nothing else.
 func (s *Service) InvoicePaid(inv payments.Invoice) ledger.Effect {
-	return func(ctx context.Context, tx *firestore.Transaction) (ledger.Outcome, error) {
+	return ledger.ReadsItself(func(ctx context.Context, tx *firestore.Transaction) (ledger.Outcome, error) {
 		userID := inv.Metadata[payments.MetadataUserID]
 		out := ledger.Outcome{UserID: userID}
 		if inv.Metadata[payments.MetadataKind] != payments.KindFinalInvoice {
@@ -96,5 +96,5 @@ func (s *Service) InvoicePaid(inv payments.Invoice) ledger.Effect {
 			out.Result, out.Detail = ledger.ResultUnchanged, "deletion is "+d.State
 		}
 		return out, nil
-	}
+	})
 }

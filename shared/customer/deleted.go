@@ -24,7 +24,7 @@ import (
 // recorded customer it is forgets it. A customer that is not (or no
 // longer) an account's current one changes nothing.
 func (s *Service) CustomerDeleted(customerID string) ledger.Effect {
-	return func(ctx context.Context, tx *firestore.Transaction) (ledger.Outcome, error) {
+	return ledger.ReadsItself(func(ctx context.Context, tx *firestore.Transaction) (ledger.Outcome, error) {
 		userID, ok, err := s.UserIn(tx, customerID)
 		if err != nil || !ok {
 			return ledger.Outcome{Result: ledger.ResultUnmatched, Detail: "not one of our customers"}, err
@@ -40,7 +40,7 @@ func (s *Service) CustomerDeleted(customerID string) ledger.Effect {
 		}
 		out.Result, out.Detail = ledger.ResultApplied, "customer forgotten; the next ensure creates a new one"
 		return out, nil
-	}
+	})
 }
 
 // Forget clears the user's recorded customer, if it is still customerID:

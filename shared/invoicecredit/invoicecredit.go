@@ -53,7 +53,7 @@ func EntryID(invoiceID string) string { return "invoice_credit_" + invoiceID }
 
 // Created is the effect of invoice.created.
 func (s *Service) Created(inv payments.Invoice) ledger.Effect {
-	return func(ctx context.Context, tx *firestore.Transaction) (ledger.Outcome, error) {
+	return ledger.ReadsItself(func(ctx context.Context, tx *firestore.Transaction) (ledger.Outcome, error) {
 		switch {
 		case inv.Status != payments.InvoiceDraft:
 			return ledger.Outcome{Result: ledger.ResultIgnored, Detail: "only a draft can take credit"}, nil
@@ -88,7 +88,7 @@ func (s *Service) Created(inv payments.Invoice) ledger.Effect {
 		}
 		out.Result, out.Amount = ledger.ResultApplied, -apply
 		return out, nil
-	}
+	})
 }
 
 // Finish carries out, once, the credit recorded for the user's invoice (if

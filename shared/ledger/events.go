@@ -51,16 +51,34 @@ type Outcome struct {
 	WrittenOff int64
 }
 
-// Effect applies an event inside a Firestore transaction. It must do all of
-// its reads before its writes (Firestore's rule) and must not call anything
-// outside Firestore: it may run several times if the transaction retries.
-type Effect func(ctx context.Context, tx *firestore.Transaction) (Outcome, error)
+// Effect applies an event inside a Firestore transaction. Apply must do
+// all of its reads before its writes (Firestore's rule) and must not call
+// anything outside Firestore: it may run several times if the transaction
+// retries.
+//
+// Reads are the documents Apply needs whatever it finds: Process reads them
+// with the event's record in one round trip and hands Apply their
+// snapshots, in order (a missing document's does not Exist). A transaction's
+// latency is its round trips, and the credit, the webhook's hot path, needs
+// only this one besides its commit. An effect whose reads depend on what it
+// reads first reads the rest itself, through tx.
+type Effect struct {
+	Reads []*firestore.DocumentRef
+	Apply func(ctx context.Context, tx *firestore.Transaction, read []*firestore.DocumentSnapshot) (Outcome, error)
+}
+
+// ReadsItself is an effect that reads everything it needs through tx.
+func ReadsItself(apply func(ctx context.Context, tx *firestore.Transaction) (Outcome, error)) Effect {
+	return Effect{Apply: func(ctx context.Context, tx *firestore.Transaction, _ []*firestore.DocumentSnapshot) (Outcome, error) {
+		return apply(ctx, tx)
+	}}
+}
 
 // Ignore is the effect of an event type we do not act on.
 func Ignore(detail string) Effect {
-	return func(context.Context, *firestore.Transaction) (Outcome, error) {
+	return ReadsItself(func(context.Context, *firestore.Transaction) (Outcome, error) {
 		return Outcome{Result: ResultIgnored, Detail: detail}, nil
-	}
+	})
 }
 
 // eventRecord is the stored form of a processed event.
@@ -86,19 +104,19 @@ func (l *Ledger) Process(ctx context.Context, ev Event, effect Effect) (Outcome,
 	ref := l.fs.Collection(EventsCollection).Doc(ev.ID)
 	var out Outcome
 	err := l.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		snap, err := tx.Get(ref)
-		switch {
-		case err == nil:
+		snaps, err := tx.GetAll(append([]*firestore.DocumentRef{ref}, effect.Reads...))
+		if err != nil {
+			return fmt.Errorf("read event record %s: %w", ev.ID, err)
+		}
+		if snaps[0].Exists() {
 			var rec eventRecord
-			if err := snap.DataTo(&rec); err != nil {
+			if err := snaps[0].DataTo(&rec); err != nil {
 				return fmt.Errorf("decode event record %s: %w", ev.ID, err)
 			}
 			out = Outcome{Result: ResultDuplicate, Detail: "first outcome: " + rec.Result, UserID: rec.UserID, TransactionID: rec.TransactionID}
 			return nil
-		case !isNotFound(err):
-			return fmt.Errorf("read event record %s: %w", ev.ID, err)
 		}
-		if out, err = effect(ctx, tx); err != nil {
+		if out, err = effect.Apply(ctx, tx, snaps[1:]); err != nil {
 			return err
 		}
 		now := l.now()

@@ -164,30 +164,3 @@ func (l *Ledger) IntentIndexed(ctx context.Context, paymentIntentID string) (boo
 	}
 	return true, nil
 }
-
-// intentTransaction reads, inside tx, the transaction a PaymentIntent pays.
-func (l *Ledger) intentTransaction(tx *firestore.Transaction, paymentIntentID string) (Transaction, bool, error) {
-	if store.CheckID(paymentIntentID) != nil {
-		return Transaction{}, false, nil
-	}
-	snap, err := tx.Get(l.fs.Collection(IntentsCollection).Doc(paymentIntentID))
-	if isNotFound(err) {
-		return Transaction{}, false, nil
-	}
-	if err != nil {
-		return Transaction{}, false, err
-	}
-	var idx intentIndex
-	if err := snap.DataTo(&idx); err != nil {
-		return Transaction{}, false, err
-	}
-	tsnap, err := tx.Get(l.transactionRef(idx.UserID, idx.TransactionID))
-	if isNotFound(err) {
-		return Transaction{}, false, nil
-	}
-	if err != nil {
-		return Transaction{}, false, err
-	}
-	t, err := decodeTransaction(tsnap)
-	return t, err == nil, err
-}

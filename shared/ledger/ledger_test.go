@@ -266,9 +266,9 @@ func TestProcessRecordsNothingWhenTheEffectFails(t *testing.T) {
 	fs := testenv.Firestore(t)
 	l := ledger.New(fs)
 	boom := errors.New("boom")
-	_, err := l.Process(context.Background(), ledger.Event{ID: "evt_1", Type: "x"}, func(context.Context, *firestore.Transaction) (ledger.Outcome, error) {
+	_, err := l.Process(context.Background(), ledger.Event{ID: "evt_1", Type: "x"}, ledger.ReadsItself(func(context.Context, *firestore.Transaction) (ledger.Outcome, error) {
 		return ledger.Outcome{}, boom
-	})
+	}))
 	if !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want boom", err)
 	}
@@ -279,6 +279,38 @@ func TestProcessRecordsNothingWhenTheEffectFails(t *testing.T) {
 	out, err := l.Process(context.Background(), ledger.Event{ID: "evt_1", Type: "x"}, ledger.Ignore("test"))
 	if err != nil || out.Result != ledger.ResultIgnored {
 		t.Fatalf("retry = %+v, %v; want ignored", out, err)
+	}
+}
+
+// Process reads an effect's Reads with the event's record and hands their
+// snapshots to Apply in order, a missing document's too; a duplicate never
+// reaches Apply.
+func TestProcessReadsTheEffectsDocumentsWithTheRecord(t *testing.T) {
+	t.Parallel()
+	fs := testenv.Firestore(t)
+	l := ledger.New(fs)
+	ctx := context.Background()
+	if _, err := fs.Doc("things/a").Set(ctx, map[string]any{"n": 1}); err != nil {
+		t.Fatal(err)
+	}
+	var applied int
+	effect := ledger.Effect{
+		Reads: []*firestore.DocumentRef{fs.Doc("things/missing"), fs.Doc("things/a")},
+		Apply: func(_ context.Context, _ *firestore.Transaction, read []*firestore.DocumentSnapshot) (ledger.Outcome, error) {
+			applied++
+			if len(read) != 2 || read[0].Exists() || read[0].Ref.Path != fs.Doc("things/missing").Path || !read[1].Exists() || read[1].Data()["n"] != int64(1) {
+				t.Errorf("Apply read %v", read)
+			}
+			return ledger.Outcome{Result: ledger.ResultApplied}, nil
+		},
+	}
+	for range 2 {
+		if _, err := l.Process(ctx, ledger.Event{ID: "evt_reads", Type: "x"}, effect); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if applied != 1 {
+		t.Errorf("applied %d times, want 1 (the second is a duplicate)", applied)
 	}
 }
 

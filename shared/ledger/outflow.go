@@ -247,73 +247,103 @@ func reverseDispute(t Transaction, d Dispute, rec disputeRecord, acct accountFac
 
 // RefundCharge is the effect of charge.refunded (see reverseRefund).
 func (l *Ledger) RefundCharge(r ChargeRefund) Effect {
-	return func(ctx context.Context, tx *firestore.Transaction) (Outcome, error) {
-		t, ok, err := l.paymentTransaction(tx, r.PaymentIntentID, r.UserID, r.TransactionID)
-		if err != nil || !ok {
-			return Outcome{Result: ResultUnmatched, Detail: "not one of our payments"}, err
-		}
-		acct, err := l.accountFactsIn(tx, t.UserID)
-		if err != nil {
-			return Outcome{}, err
-		}
-		s, err := reverseRefund(t, r, acct)
-		if err != nil {
-			return Outcome{}, err
-		}
-		err = l.write(tx, t.UserID, t.ID, r.PaymentIntentID, &s, acct)
-		return s.Outcome, err
-	}
+	return Effect{Reads: l.indexRefs(r.PaymentIntentID),
+		Apply: func(ctx context.Context, tx *firestore.Transaction, read []*firestore.DocumentSnapshot) (Outcome, error) {
+			p, ok, err := l.paymentOf(tx, read, r.PaymentIntentID, r.UserID, r.TransactionID)
+			if err != nil || !ok {
+				return Outcome{Result: ResultUnmatched, Detail: "not one of our payments"}, err
+			}
+			s, err := reverseRefund(p.topUp, r, p.account)
+			if err != nil {
+				return Outcome{}, err
+			}
+			err = l.write(tx, p.topUp.UserID, p.topUp.ID, r.PaymentIntentID, &s, p.account)
+			return s.Outcome, err
+		}}
 }
 
 // DisputeChanged is the effect of every charge.dispute.* event (see
 // reverseDispute).
 func (l *Ledger) DisputeChanged(d Dispute) Effect {
-	return func(ctx context.Context, tx *firestore.Transaction) (Outcome, error) {
-		t, ok, err := l.paymentTransaction(tx, d.PaymentIntentID, d.UserID, d.TransactionID)
-		if err != nil || !ok {
-			return Outcome{Result: ResultUnmatched, Detail: "not one of our payments"}, err
-		}
-		out := Outcome{UserID: t.UserID, TransactionID: t.ID}
-		withdrawal, reinstatement := disputeEntryIDs(d.ID)
-		if store.CheckID(withdrawal) != nil || store.CheckID(reinstatement) != nil {
-			out.Result, out.Detail = ResultUnmatched, "dispute id "+d.ID
-			return out, nil
-		}
-		var rec disputeRecord
-		if _, rec.Withdrawal, err = l.EntryIn(tx, t.UserID, withdrawal); err != nil {
-			return Outcome{}, err
-		}
-		if _, rec.Reinstatement, err = l.EntryIn(tx, t.UserID, reinstatement); err != nil {
-			return Outcome{}, err
-		}
-		acct, err := l.accountFactsIn(tx, t.UserID)
-		if err != nil {
-			return Outcome{}, err
-		}
-		s, err := reverseDispute(t, d, rec, acct)
-		if err != nil {
-			return Outcome{}, err
-		}
-		err = l.write(tx, t.UserID, t.ID, d.PaymentIntentID, &s, acct)
-		return s.Outcome, err
+	withdrawal, reinstatement := disputeEntryIDs(d.ID)
+	valid := store.CheckID(withdrawal) == nil && store.CheckID(reinstatement) == nil
+	var entries []string
+	if valid {
+		entries = []string{withdrawal, reinstatement}
 	}
+	return Effect{Reads: l.indexRefs(d.PaymentIntentID),
+		Apply: func(ctx context.Context, tx *firestore.Transaction, read []*firestore.DocumentSnapshot) (Outcome, error) {
+			p, ok, err := l.paymentOf(tx, read, d.PaymentIntentID, d.UserID, d.TransactionID, entries...)
+			if err != nil || !ok {
+				return Outcome{Result: ResultUnmatched, Detail: "not one of our payments"}, err
+			}
+			if !valid {
+				return Outcome{UserID: p.topUp.UserID, TransactionID: p.topUp.ID, Result: ResultUnmatched, Detail: "dispute id " + d.ID}, nil
+			}
+			rec := disputeRecord{Withdrawal: p.entries[0].Exists(), Reinstatement: p.entries[1].Exists()}
+			s, err := reverseDispute(p.topUp, d, rec, p.account)
+			if err != nil {
+				return Outcome{}, err
+			}
+			err = l.write(tx, p.topUp.UserID, p.topUp.ID, d.PaymentIntentID, &s, p.account)
+			return s.Outcome, err
+		}}
 }
 
-// paymentTransaction reads, inside tx, the top-up a PaymentIntent pays: by
-// the intent's index, or else by the ids its charge or intent carries (an
-// intent checkout did not record, a fresh payment's or one a crash left
-// unrecorded, has no index until its payment settles).
-func (l *Ledger) paymentTransaction(tx *firestore.Transaction, paymentIntentID, userID, txID string) (Transaction, bool, error) {
-	t, ok, err := l.intentTransaction(tx, paymentIntentID)
-	if err != nil || ok || store.CheckID(userID) != nil || store.CheckID(txID) != nil || store.CheckID(paymentIntentID) != nil {
-		return t, ok, err
+// indexRefs is the intent's index document, for a reversal's Reads (none
+// for an id that cannot be one).
+func (l *Ledger) indexRefs(paymentIntentID string) []*firestore.DocumentRef {
+	if store.CheckID(paymentIntentID) != nil {
+		return nil
 	}
-	t, ok, err = l.EntryIn(tx, userID, txID)
-	if err != nil || !ok {
-		return Transaction{}, false, err
+	return []*firestore.DocumentRef{l.fs.Collection(IntentsCollection).Doc(paymentIntentID)}
+}
+
+// payment is what a reversal reads: the top-up its intent pays, the
+// account's facts, and the user's entries it asked for (snapshots, in
+// order).
+type payment struct {
+	topUp   Transaction
+	account accountFacts
+	entries []*firestore.DocumentSnapshot
+}
+
+// paymentOf reads, inside tx, the top-up a PaymentIntent pays, with the
+// account and the user's entries named by more in one round trip: the
+// top-up by the intent's index (index: its snapshot, read with the event's
+// record; see indexRefs), or else by the ids its charge or intent carries
+// (an intent checkout did not record, a fresh payment's or one a crash
+// left unrecorded, has no index until its payment settles).
+func (l *Ledger) paymentOf(tx *firestore.Transaction, index []*firestore.DocumentSnapshot, paymentIntentID, userID, txID string, more ...string) (payment, bool, error) {
+	indexed := len(index) == 1 && index[0].Exists()
+	if indexed {
+		var idx intentIndex
+		if err := index[0].DataTo(&idx); err != nil {
+			return payment{}, false, fmt.Errorf("decode payment intent index %s: %w", paymentIntentID, err)
+		}
+		userID, txID = idx.UserID, idx.TransactionID
 	}
-	if t.Type != TypeCardTopUp && t.Type != TypePackagePurchase || t.PaymentIntentID != "" && t.PaymentIntentID != paymentIntentID {
-		return Transaction{}, false, nil
+	if store.CheckID(userID) != nil || store.CheckID(txID) != nil || store.CheckID(paymentIntentID) != nil {
+		return payment{}, false, nil
 	}
-	return t, true, nil
+	refs := []*firestore.DocumentRef{l.transactionRef(userID, txID), l.accounts.Ref(userID)}
+	for _, id := range more {
+		refs = append(refs, l.transactionRef(userID, id))
+	}
+	snaps, err := tx.GetAll(refs)
+	if err != nil || !snaps[0].Exists() {
+		return payment{}, false, err
+	}
+	t, err := decodeTransaction(snaps[0])
+	if err != nil {
+		return payment{}, false, err
+	}
+	if !indexed && (t.Type != TypeCardTopUp && t.Type != TypePackagePurchase || t.PaymentIntentID != "" && t.PaymentIntentID != paymentIntentID) {
+		return payment{}, false, nil
+	}
+	acct, err := factsOf(userID, snaps[1])
+	if err != nil {
+		return payment{}, false, err
+	}
+	return payment{topUp: t, account: acct, entries: snaps[2:]}, true, nil
 }

@@ -311,44 +311,57 @@ type Payment struct {
 }
 
 // SettleTopUp is the effect of a payment report on its top-up: it reads the
-// top-up (and, for a package, the account), lets settle decide, and writes
-// what settle returned (the top-up, the intent's index, the plan on the
-// account, the balance), all in the caller's transaction.
+// top-up and the account (with the event's record: one round trip), lets
+// settle decide, and writes what settle returned (the top-up, the intent's
+// index, the plan on the account, the balance), all in the caller's
+// transaction.
 func (l *Ledger) SettleTopUp(p Payment) Effect {
-	return func(ctx context.Context, tx *firestore.Transaction) (Outcome, error) {
-		var stored *Transaction
-		if store.CheckID(p.UserID) == nil && store.CheckID(p.TransactionID) == nil {
-			t, ok, err := l.EntryIn(tx, p.UserID, p.TransactionID)
-			if err != nil {
-				return Outcome{}, fmt.Errorf("read transaction %s: %w", p.TransactionID, err)
-			}
-			if ok {
+	if store.CheckID(p.UserID) != nil || store.CheckID(p.TransactionID) != nil {
+		return ReadsItself(func(context.Context, *firestore.Transaction) (Outcome, error) {
+			s, err := settle(p, nil, accountFacts{})
+			return s.Outcome, err
+		})
+	}
+	return Effect{
+		Reads: []*firestore.DocumentRef{l.transactionRef(p.UserID, p.TransactionID), l.accounts.Ref(p.UserID)},
+		Apply: func(ctx context.Context, tx *firestore.Transaction, read []*firestore.DocumentSnapshot) (Outcome, error) {
+			var stored *Transaction
+			if read[0].Exists() {
+				t, err := decodeTransaction(read[0])
+				if err != nil {
+					return Outcome{}, err
+				}
 				stored = &t
 			}
-		}
-		// Only a credit moves money here: an account is read for a top-up
-		// not credited yet.
-		var acct accountFacts
-		if stored != nil && !stored.Credited {
-			var err error
-			if acct, err = l.accountFactsIn(tx, stored.UserID); err != nil {
+			acct, err := factsOf(p.UserID, read[1])
+			if err != nil {
 				return Outcome{}, err
 			}
-		}
-		s, err := settle(p, stored, acct)
-		if err != nil {
+			s, err := settle(p, stored, acct)
+			if err != nil {
+				return s.Outcome, err
+			}
+			err = l.write(tx, p.UserID, p.TransactionID, p.PaymentIntentID, &s, acct)
 			return s.Outcome, err
-		}
-		err = l.write(tx, p.UserID, p.TransactionID, p.PaymentIntentID, &s, acct)
-		return s.Outcome, err
+		},
 	}
 }
 
 // accountFactsIn reads, inside tx, what settling a payment of the user
-// needs of the account: whether it may still receive money (or is
-// deleted), and the package plan it holds.
+// needs of the account (see facts).
 func (l *Ledger) accountFactsIn(tx *firestore.Transaction, userID string) (accountFacts, error) {
-	acct, err := l.accounts.GetIn(tx, userID)
+	return facts(l.accounts.GetIn(tx, userID))
+}
+
+// factsOf is facts of the user's account as read with others.
+func factsOf(userID string, snap *firestore.DocumentSnapshot) (accountFacts, error) {
+	return facts(account.Decode(userID, snap))
+}
+
+// facts is what settling a payment needs of the account as read: whether
+// it may still receive money (or is deleted), and the package plan it
+// holds. No account: no facts.
+func facts(acct account.Account, err error) (accountFacts, error) {
 	if errors.Is(err, store.ErrNotFound) {
 		return accountFacts{}, nil
 	}
