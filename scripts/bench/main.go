@@ -146,12 +146,18 @@ func run(ctx context.Context) error {
 	throughput := (ours[0].rate + ours[1].rate) / (limit[0].rate + limit[1].rate)
 	p99 := ratio(ours[0].p99+ours[1].p99, limit[0].p99+limit[1].p99)
 
-	// 2. AddFunds through HTTP against a bare PaymentIntent create + one write.
-	addFunds, err := srv.addFunds(iss, *addFundsN)
+	// 2. AddFunds through HTTP against a bare PaymentIntent create + one
+	// write, call by call in turn, so that drift in the emulator (it is
+	// still digesting the burst) hits both alike.
+	addFundsCall, err := srv.addFunds(iss)
 	if err != nil {
 		return err
 	}
-	bareAdd, err := bareAddFunds(ctx, fs, *addFundsN)
+	bareCall, err := bareAddFunds(ctx, fs)
+	if err != nil {
+		return err
+	}
+	addFunds, bareAdd, err := interleaved(*addFundsN, addFundsCall, bareCall)
 	if err != nil {
 		return err
 	}
@@ -373,27 +379,42 @@ func bareTransactions(ctx context.Context, fs *firestore.Client, round string, n
 	})
 }
 
-func medianOf(n int, do func(i int) error) (time.Duration, error) {
-	var lat []time.Duration
-	for i := range n {
-		t0 := time.Now()
-		if err := do(i); err != nil {
-			return 0, err
-		}
-		lat = append(lat, time.Since(t0))
+// interleaved times n calls of a and n of b, in turn (a b, then b a), so
+// that drift in what they share hits both alike, and returns their medians.
+func interleaved(n int, a, b func(i int) error) (time.Duration, time.Duration, error) {
+	type side struct {
+		call func(int) error
+		lat  []time.Duration
 	}
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	return lat[len(lat)/2], nil
+	sides := [2]*side{{call: a}, {call: b}}
+	for i := range n {
+		for k := range 2 {
+			s := sides[(i+k)%2]
+			t0 := time.Now()
+			if err := s.call(i); err != nil {
+				return 0, 0, err
+			}
+			s.lat = append(s.lat, time.Since(t0))
+		}
+	}
+	return median(sides[0].lat), median(sides[1].lat), nil
 }
 
-func (s *server) addFunds(iss *devauth.TokenIssuer, n int) (time.Duration, error) {
+func median(l []time.Duration) time.Duration {
+	sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
+	return l[len(l)/2]
+}
+
+// addFunds is one AddFunds call, once warm.
+func (s *server) addFunds(iss *devauth.TokenIssuer) (func(int) error, error) {
 	token, err := iss.Mint(devauth.Claims{Subject: "bench-addfunds", Email: "b@example.com"})
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	call := func(int) error {
 		req, _ := http.NewRequest(http.MethodPost, s.base+"/AddFunds", strings.NewReader(`{"amount": 2500}`))
 		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Idempotency-Key", randomHex(16)) // as the console sends it
 		resp, err := httpClient.Do(req)
 		if err != nil {
 			return err
@@ -407,15 +428,16 @@ func (s *server) addFunds(iss *devauth.TokenIssuer, n int) (time.Duration, error
 	}
 	for i := range 10 { // warm: the customer exists, connections are open
 		if err := call(i); err != nil {
-			return 0, err
+			return nil, err
 		}
 	}
-	return medianOf(n, call)
+	return call, nil
 }
 
 // bareAddFunds is the limit: a stripe-go PaymentIntent create and one
-// Firestore write, the irreducible I/O of starting a payment.
-func bareAddFunds(ctx context.Context, fs *firestore.Client, n int) (time.Duration, error) {
+// Firestore write, the irreducible I/O of starting a payment; one call,
+// once warm.
+func bareAddFunds(ctx context.Context, fs *firestore.Client) (func(int) error, error) {
 	c := payments.New(config.Stripe{SecretKey: "sk_test_123", APIURL: os.Getenv("STRIPE_API_URL")}, nil)
 	call := func(i int) error {
 		pi, err := c.CreatePaymentIntent(ctx, payments.NewPaymentIntent{CustomerID: "cus_bench", Amount: 2500, Currency: ledger.Currency}, "bench-"+randomHex(8))
@@ -427,10 +449,10 @@ func bareAddFunds(ctx context.Context, fs *firestore.Client, n int) (time.Durati
 	}
 	for i := range 10 {
 		if err := call(1_000_000 + i); err != nil {
-			return 0, err
+			return nil, err
 		}
 	}
-	return medianOf(n, call)
+	return call, nil
 }
 
 func (s *server) balancePages(ctx context.Context, fs *firestore.Client, iss *devauth.TokenIssuer, n int) (time.Duration, time.Duration, error) {
@@ -479,26 +501,10 @@ func (s *server) balancePages(ctx context.Context, fs *firestore.Client, iss *de
 		get(token40)
 	}
 	// Interleaved, so that drift in the emulator hits both pages alike.
-	var lat1, lat40 []time.Duration
-	for range n {
-		for _, tok := range []string{"", token40} {
-			t0 := time.Now()
-			if _, err := get(tok); err != nil {
-				return 0, 0, err
-			}
-			if tok == "" {
-				lat1 = append(lat1, time.Since(t0))
-			} else {
-				lat40 = append(lat40, time.Since(t0))
-			}
-		}
+	page := func(tok string) func(int) error {
+		return func(int) error { _, err := get(tok); return err }
 	}
-	median := func(l []time.Duration) time.Duration {
-		sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
-		return l[len(l)/2]
-	}
-	p1, p40 := median(lat1), median(lat40)
-	return p1, p40, err
+	return interleaved(n, page(""), page(token40))
 }
 
 // cpuProfile saves the server's CPU profile over d.
