@@ -110,8 +110,10 @@ func run(ctx context.Context) error {
 	if _, err := bareTransactions(ctx, fs, "warm", *warmup, *concurrency); err != nil {
 		return err
 	}
-	// Two rounds each, alternating, so that neither side gets the warmer
-	// emulator; each round has its own events and 10 % duplicate deliveries.
+	// Two rounds each, in turn (ours then the limit, then the limit then
+	// ours), so that neither side gets the warmer emulator or the one still
+	// digesting what came before; each round has its own events and 10 %
+	// duplicate deliveries.
 	rest := payloads[*warmup:]
 	var ours, limit []result
 	for round := range 2 {
@@ -119,27 +121,39 @@ func run(ctx context.Context) error {
 		for i := 0; i < len(part)/10; i++ {
 			part = append(part, part[i*7%len(part)])
 		}
-		var profiled chan error
-		if *profile != "" && round == 1 {
-			profiled = make(chan error, 1)
-			go func() { profiled <- srv.cpuProfile(*profile, 3*time.Second) }()
+		webhook := func() error {
+			var profiled chan error
+			if *profile != "" && round == 1 {
+				profiled = make(chan error, 1)
+				go func() { profiled <- srv.cpuProfile(*profile, 3*time.Second) }()
+			}
+			r, err := burst(part, *concurrency, post)
+			if err != nil {
+				return err
+			}
+			if profiled != nil {
+				if err := <-profiled; err != nil {
+					return err
+				}
+			}
+			ours = append(ours, r)
+			return nil
 		}
-		r, err := burst(part, *concurrency, post)
-		if err != nil {
+		bare := func() error {
+			b, err := bareTransactions(ctx, fs, fmt.Sprint(round), len(part), *concurrency)
+			limit = append(limit, b)
 			return err
 		}
-		if profiled != nil {
-			if err := <-profiled; err != nil {
+		sides := []func() error{webhook, bare}
+		if round == 1 {
+			sides[0], sides[1] = bare, webhook
+		}
+		for _, side := range sides {
+			if err := side(); err != nil {
 				return err
 			}
 		}
-		ours = append(ours, r)
-		b, err := bareTransactions(ctx, fs, fmt.Sprint(round), len(part), *concurrency)
-		if err != nil {
-			return err
-		}
-		limit = append(limit, b)
-		fmt.Printf("round %d\n  webhook:  %s\n  bare txn: %s\n", round+1, r, b)
+		fmt.Printf("round %d\n  webhook:  %s\n  bare txn: %s\n", round+1, ours[round], limit[round])
 	}
 	afterRSS := rssMiB(srv.cmd.Process.Pid)
 	fmt.Printf("RSS after the burst %.1f MiB\n", afterRSS)
