@@ -347,21 +347,11 @@ func (l *Ledger) SettleTopUp(p Payment) Effect {
 	}
 }
 
-// accountFactsIn reads, inside tx, what settling a payment of the user
-// needs of the account (see facts).
-func (l *Ledger) accountFactsIn(tx *firestore.Transaction, userID string) (accountFacts, error) {
-	return facts(l.accounts.GetIn(tx, userID))
-}
-
-// factsOf is facts of the user's account as read with others.
+// factsOf is what settling a payment of the user needs of the account, as
+// read: whether it may still receive money (or is deleted), and the
+// package plan it holds. No account: no facts.
 func factsOf(userID string, snap *firestore.DocumentSnapshot) (accountFacts, error) {
-	return facts(account.Decode(userID, snap))
-}
-
-// facts is what settling a payment needs of the account as read: whether
-// it may still receive money (or is deleted), and the package plan it
-// holds. No account: no facts.
-func facts(acct account.Account, err error) (accountFacts, error) {
+	acct, err := account.Decode(userID, snap)
 	if errors.Is(err, store.ErrNotFound) {
 		return accountFacts{}, nil
 	}
