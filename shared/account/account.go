@@ -77,6 +77,11 @@ type Account struct {
 	// CustomerGeneration counts the customers Stripe deleted: the next one
 	// is created under a key of its own.
 	CustomerGeneration int64 `firestore:"customerGeneration,omitempty"`
+	// CustomerKeyRound counts the customer creates Stripe failed with a
+	// 5xx while executing: Stripe saves such an error as the idempotency
+	// key's result and replays it for 24 hours, so the next create uses a
+	// key of the next round.
+	CustomerKeyRound int64 `firestore:"customerKeyRound,omitempty"`
 	// PackageTransactionID is the last package purchase started: while it
 	// is pending, or once a plan is held, no other may start.
 	PackageTransactionID string `firestore:"packageTransactionId,omitempty"`

@@ -57,7 +57,7 @@ func TestWritesKeepTheLayout(t *testing.T) {
 		{
 			name: "failure",
 			write: func(tx *firestore.Transaction) error {
-				return s.RecordFailure(tx, "u1", account.PaymentsFailed, failure, at(6), at(1))
+				return s.RecordFailure(tx, "u1", account.PaymentsFailed, failure, at(6), at(1), 0)
 			},
 			want: map[string]any{"email": "", "customerId": "", "paymentsStatus": "failed", "attempts": int64(1),
 				"createdAt": at(0), "updatedAt": at(1), "lastAttemptAt": at(0), "repairAt": at(6),

@@ -63,11 +63,14 @@ func (s *Store) ForgetCustomer(tx *firestore.Transaction, userID string, generat
 }
 
 // RecordFailure records a failed attempt: the payments status it leaves
-// (PaymentsPending or PaymentsFailed), the error, and when to try again.
-func (s *Store) RecordFailure(tx *firestore.Transaction, userID, paymentsStatus string, last LastError, next, at time.Time) error {
-	return tx.Set(s.Ref(userID), map[string]any{
-		"paymentsStatus": paymentsStatus, "lastError": &last, "repairAt": next, "updatedAt": at,
-	}, firestore.MergeAll)
+// (PaymentsPending or PaymentsFailed), the error, when to try again, and
+// the customer key's round (see Account.CustomerKeyRound).
+func (s *Store) RecordFailure(tx *firestore.Transaction, userID, paymentsStatus string, last LastError, next, at time.Time, keyRound int64) error {
+	fields := map[string]any{"paymentsStatus": paymentsStatus, "lastError": &last, "repairAt": next, "updatedAt": at}
+	if keyRound != 0 {
+		fields["customerKeyRound"] = keyRound
+	}
+	return tx.Set(s.Ref(userID), fields, firestore.MergeAll)
 }
 
 // Reschedule makes an attempt that was cut short (Stripe's rate limit, the

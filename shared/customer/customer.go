@@ -121,12 +121,45 @@ func IdempotencyKey(userID string) string { return "customer:" + userID }
 // KeyFor is the key of the user's customer of a generation: the first
 // (generation 0) uses IdempotencyKey; each customer deleted in Stripe moves
 // the account to the next generation, whose key is new, since the old key
-// would return the deleted customer.
-func KeyFor(userID string, generation int64) string {
-	if generation == 0 {
-		return IdempotencyKey(userID)
+// would return the deleted customer. Likewise each create Stripe failed
+// with a 5xx while executing moves it to the next key round (round 0 adds
+// nothing), since the old key would replay that error for 24 hours.
+func KeyFor(userID string, generation, round int64) string {
+	key := IdempotencyKey(userID)
+	if generation != 0 {
+		key = fmt.Sprintf("%s:%d", key, generation)
 	}
-	return fmt.Sprintf("%s:%d", IdempotencyKey(userID), generation)
+	if round != 0 {
+		key = fmt.Sprintf("%s:r%d", key, round)
+	}
+	return key
+}
+
+// SearchLag is how long a new customer may take to show in Stripe's
+// Search API: a create under a new key round waits for it to pass since
+// the account's last failure, so that the search before it finds a
+// customer the failed request created nonetheless.
+const SearchLag = time.Minute
+
+// keyRound is the round whose key an attempt at now creates with: the
+// account's, once the search can be trusted to find what the failed
+// request of the round before may have created; until then the previous
+// one (which replays Stripe's saved error, changing nothing).
+func keyRound(acct account.Account, now time.Time) int64 {
+	round := acct.CustomerKeyRound
+	if round > 0 && acct.LastError != nil && now.Sub(acct.LastError.At) < SearchLag {
+		round--
+	}
+	return round
+}
+
+// savedByStripe reports a failure Stripe keeps as the idempotency key's
+// result: a 5xx from an endpoint that had started executing (an error
+// Stripe raises before, such as a 429 or a parameter error, is not
+// saved; a replayed 5xx is the saved one again).
+func savedByStripe(err error) bool {
+	var pe *payments.Error
+	return errors.As(err, &pe) && pe.Status >= 500
 }
 
 // Get returns the stored account, or store.ErrNotFound.
@@ -212,7 +245,11 @@ func (s *Service) create(ctx context.Context, acct account.Account) (account.Acc
 		}
 	}
 	if cust.ID == "" {
-		cust, err = s.stripe.CreateCustomer(ctx, userID, acct.Email, KeyFor(userID, acct.CustomerGeneration))
+		round := keyRound(acct, s.now())
+		cust, err = s.stripe.CreateCustomer(ctx, userID, acct.Email, KeyFor(userID, acct.CustomerGeneration, round))
+		if savedByStripe(err) {
+			acct.CustomerKeyRound = round + 1
+		}
 		if errors.Is(err, payments.ErrRejected) {
 			// The key was first used with other parameters (the email
 			// changed between attempts): the customer exists; find it.
@@ -334,6 +371,7 @@ func (s *Service) recordFailure(ctx context.Context, acct account.Account, cause
 		last.Operation, last.Kind, last.Code, last.Message = pe.Op, pe.Kind.Error(), pe.Code, pe.Message
 	}
 	next := now.Add(Backoff(acct.Attempts))
+	attempted := acct
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	err := s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
@@ -344,8 +382,9 @@ func (s *Service) recordFailure(ctx context.Context, acct account.Account, cause
 		if acct = stored; acct.CustomerID != "" {
 			return nil // another caller succeeded meanwhile
 		}
-		acct.PaymentsStatus, acct.LastError, acct.RepairAt, acct.UpdatedAt = st, last, &next, now
-		return s.accounts.RecordFailure(tx, acct.UserID, st, *last, next, now)
+		round := max(stored.CustomerKeyRound, attempted.CustomerKeyRound)
+		acct.PaymentsStatus, acct.LastError, acct.RepairAt, acct.UpdatedAt, acct.CustomerKeyRound = st, last, &next, now, round
+		return s.accounts.RecordFailure(tx, acct.UserID, st, *last, next, now, round)
 	})
 	if err != nil {
 		return acct, errors.Join(fmt.Errorf("ensure customer of %s: %w", acct.UserID, cause), fmt.Errorf("record failure: %w", err))

@@ -225,3 +225,51 @@ func TestRepairSweep(t *testing.T) {
 		t.Errorf("%d customers, want 6 (one each)", n)
 	}
 }
+
+// Stripe saves a 500 it answered while executing as the idempotency key's
+// result and replays it for 24 hours. The account does not wait a day:
+// attempts within SearchLag of the failure replay it and change nothing;
+// the next one searches (finding nothing, since the failed request created
+// nothing) and creates under the next key round. One customer, recorded.
+func TestAStoredStripe500DoesNotHoldTheAccountForADay(t *testing.T) {
+	t.Parallel()
+	b := testenv.NewBilling(t)
+	ctx := context.Background()
+	clock := time.Now().UTC().Truncate(time.Microsecond)
+	svc := customer.New(b.FS, b.Payments).WithClock(func() time.Time { return clock })
+
+	b.Stripe.FailNextExecuting(1, http.StatusInternalServerError)
+	if _, err := svc.Ensure(ctx, "u1", "u1@example.com"); !errors.Is(err, payments.ErrUnavailable) {
+		t.Fatalf("first attempt: %v, want ErrUnavailable", err)
+	}
+	clock = clock.Add(customer.Backoff(1))
+	if _, err := svc.Ensure(ctx, "u1", "u1@example.com"); !errors.Is(err, payments.ErrUnavailable) {
+		t.Fatalf("within the search lag: %v, want the saved 500 replayed", err)
+	}
+	if n := len(b.Stripe.Customers()); n != 0 {
+		t.Fatalf("%d customers after two failed attempts, want none", n)
+	}
+	clock = clock.Add(customer.SearchLag)
+	acct, err := svc.Ensure(ctx, "u1", "u1@example.com")
+	if err != nil || acct.PaymentsStatus != customer.StatusReady {
+		t.Fatalf("after the search lag: %+v, %v; want ready", acct, err)
+	}
+	custs := b.Stripe.Customers()
+	if len(custs) != 1 || custs[0].ID != acct.CustomerID {
+		t.Fatalf("customers = %+v, want the one recorded (%s)", custs, acct.CustomerID)
+	}
+	var keys []string
+	var replayed int
+	for _, r := range b.Stripe.Requests() {
+		if r.Method == http.MethodPost && r.Path == "/v1/customers" {
+			keys = append(keys, r.IdempotencyKey)
+			if r.Replayed {
+				replayed++
+			}
+		}
+	}
+	want := []string{customer.KeyFor("u1", 0, 0), customer.KeyFor("u1", 0, 0), customer.KeyFor("u1", 0, 1)}
+	if !cmp.Equal(keys, want) || replayed != 1 {
+		t.Errorf("creates used keys %q (%d replayed), want %q (the second replayed)", keys, replayed, want)
+	}
+}

@@ -79,7 +79,7 @@ func TestCustomersDeletedInStripeAreRepaired(t *testing.T) {
 					keys = append(keys, r.IdempotencyKey)
 				}
 			}
-			if len(keys) != 2 || keys[0] != customer.IdempotencyKey("u1") || keys[1] != customer.KeyFor("u1", 1) || keys[1] == keys[0] {
+			if len(keys) != 2 || keys[0] != customer.IdempotencyKey("u1") || keys[1] != customer.KeyFor("u1", 1, 0) || keys[1] == keys[0] {
 				t.Errorf("customer creations used keys %q, want the user's, then the next generation's", keys)
 			}
 			// A late customer.deleted of the old customer changes nothing now.

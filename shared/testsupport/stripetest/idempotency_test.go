@@ -80,6 +80,13 @@ func TestIdempotency(t *testing.T) {
 		{name: "an injected 500 is not stored", before: func(s *stripetest.Server) { s.FailNext(1, 500) },
 			first: customer("a@example.com"), second: customer("a@example.com"),
 			wantFirstErr: &apiErr{Status: 500, Type: stripe.ErrorTypeAPI}, wantObjects: 1},
+		{name: "a 500 while executing is stored and replayed", before: func(s *stripetest.Server) { s.FailNextExecuting(1, 500) },
+			first: customer("a@example.com"), second: customer("a@example.com"),
+			wantFirstErr: &apiErr{Status: 500, Type: stripe.ErrorTypeAPI}, wantErr: &apiErr{Status: 500, Type: stripe.ErrorTypeAPI},
+			wantReplayed: true, wantObjects: 0},
+		{name: "a 500 while executing is forgotten after 24 hours", before: func(s *stripetest.Server) { s.FailNextExecuting(1, 500) },
+			first: customer("a@example.com"), between: func(s *stripetest.Server) { s.Advance(24 * time.Hour) }, second: customer("a@example.com"),
+			wantFirstErr: &apiErr{Status: 500, Type: stripe.ErrorTypeAPI}, wantObjects: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -68,9 +68,13 @@ type Server struct {
 	downStatus int
 	failCount  int
 	failStatus int
-	requests   []Request
-	idempotent map[idempotencyScope]*idempotentResult
-	events     []recordedEvent
+	// crashCount requests that reach an endpoint fail inside it (see
+	// FailNextExecuting).
+	crashCount  int
+	crashStatus int
+	requests    []Request
+	idempotent  map[idempotencyScope]*idempotentResult
+	events      []recordedEvent
 
 	customers      *store[customer]
 	paymentIntents *store[paymentIntent]
@@ -166,6 +170,17 @@ func (s *Server) FailNext(n int, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failCount, s.failStatus = n, status
+}
+
+// FailNextExecuting makes the next n requests that reach an endpoint fail
+// with status (an api_error) once it has started executing, as Stripe's
+// 500s do: nothing changes, and, like Stripe, the double saves the error
+// as the idempotency key's result and replays it to every retry with that
+// key for 24 hours. A call replaces any failures still pending.
+func (s *Server) FailNextExecuting(n int, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.crashCount, s.crashStatus = n, status
 }
 
 // SetDown makes every request fail with status, like [Server.FailNext],
@@ -356,7 +371,14 @@ func (s *Server) dispatch(c *call, query string, body []byte) response {
 		}
 	}
 
-	obj, e := r.handle(c)
+	var obj any
+	var e *apiError
+	if s.crashCount > 0 {
+		s.crashCount--
+		e = &apiError{status: s.crashStatus, Type: typeAPI, Message: "An unknown error occurred while executing (injected by stripetest)."}
+	} else {
+		obj, e = r.handle(c)
+	}
 	resp := response{status: http.StatusOK}
 	if e != nil {
 		resp = errorResponse(e)
